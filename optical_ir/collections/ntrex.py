@@ -1,0 +1,243 @@
+"""NTREX-128 as a CLIR collection: a sentence in language X finds its English article passage.
+
+NTREX-128 (Federmann et al., 2022) holds 1,997 English news sentences from 123 articles
+(WMT19), each translated by humans into 128 languages. The collection built from it:
+
+* **documents** — English passages: each article's sentences cut into consecutive runs of
+  about three (``ceil(n / 3)`` runs of near-equal length); doc id ``<article>_p<k>``;
+* **queries** — the sentences in language X; query id = the sentence's line number in the
+  NTREX files (1-based), the same for every language, so runs of two languages pair up;
+* **qrels** — graded: 2 for the passage holding the query sentence's English source, 1 for
+  the other passages of the same article.
+
+The 123 articles are split deterministically into disjoint halves: ranked by the md5 of
+their id, even ranks are ``test`` (62 articles), odd ranks ``train`` (61). ``test`` and
+``train`` hold only their own articles' passages and sentences; the bitext loader uses
+``train`` articles only. ``test-large`` adds unjudged English news passages from the
+English side of the MAFAND-MT dev and test sets (three consecutive sentences each,
+deduplicated, none equal to an NTREX sentence, non-English lines — a few are French — left
+out by :func:`looks_english`) until the collection has
+:data:`LARGE_SIZE` passages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from functools import cache, lru_cache
+from typing import Literal, NamedTuple
+
+from ir_datasets.formats import TrecQrel
+
+from .. import mirror
+from ..languages import Language, get_language, languages_with
+from ._base import NAMESPACE, Built, make_dataset, register, register_pattern
+
+Split = Literal["train", "test", "test-large"]
+SPLITS: tuple[Split, ...] = ("test", "train", "test-large")
+PASSAGE_SENTENCES = 3
+LARGE_SIZE = 10_000
+DOC_IDS = "ntrex-128/DOCUMENT_IDS.tsv"
+SOURCE = "ntrex-128/NTREX-128/newstest2019-src.eng.txt"
+QRELS_DEFS = {
+    2: "the passage holds the English source of the query sentence",
+    1: "another passage of the same article",
+}
+
+
+class NtrexDoc(NamedTuple):
+    doc_id: str
+    text: str
+    article: str
+    """NTREX article id, or ``mafand/<pair>/<split>`` for a test-large distractor."""
+
+    def default_text(self) -> str:
+        return self.text
+
+
+class NtrexQuery(NamedTuple):
+    query_id: str
+    text: str
+    lang: str
+    english: str
+    """The English source sentence (for translation baselines and the English ceiling)."""
+    article: str
+
+    def default_text(self) -> str:
+        return self.text
+
+
+def sentence_file(lang: Language) -> str:
+    """Manifest path of the NTREX file of ``lang`` (English: the source file)."""
+    if lang.code == "en":
+        return SOURCE
+    if not lang.ntrex:
+        raise ValueError(f"NTREX-128 has no {lang.name} ({lang.code})")
+    return f"ntrex-128/NTREX-128/newstest2019-ref.{lang.ntrex}.txt"
+
+
+def ntrex_languages() -> tuple[Language, ...]:
+    """Languages whose NTREX file is in the manifest (English included)."""
+    return tuple(lang for lang in languages_with("ntrex") if mirror.exists(sentence_file(lang)))
+
+
+@lru_cache(maxsize=1)
+def article_of_line() -> tuple[str, ...]:
+    """The article id of each sentence line (0-based)."""
+    ids = tuple(line.strip() for line in mirror.read_lines(DOC_IDS))
+    if any(not i for i in ids):
+        raise ValueError(f"{DOC_IDS} has an empty line")
+    return ids
+
+
+@cache
+def sentences(code: str) -> tuple[str, ...]:
+    """The 1,997 sentences of language ``code`` (aligned with the English source)."""
+    lang = get_language(code)
+    lines = tuple(line.strip() for line in mirror.read_lines(sentence_file(lang)))
+    if len(lines) != len(article_of_line()):
+        raise ValueError(
+            f"{sentence_file(lang)} has {len(lines)} lines, {DOC_IDS} has {len(article_of_line())}"
+        )
+    return lines
+
+
+@lru_cache(maxsize=1)
+def article_split() -> dict[str, Literal["train", "test"]]:
+    """Article id → ``'train'`` or ``'test'`` (md5 rank: even → test, odd → train)."""
+    articles = sorted(set(article_of_line()), key=lambda a: hashlib.md5(a.encode()).hexdigest())
+    return {a: ("test" if rank % 2 == 0 else "train") for rank, a in enumerate(articles)}
+
+
+def articles(split: Literal["train", "test"]) -> list[str]:
+    """The article ids of a split, in file order."""
+    parts = article_split()
+    return [a for a in dict.fromkeys(article_of_line()) if parts[a] == split]
+
+
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    """``ceil(n/size)`` consecutive runs of near-equal length."""
+    n_chunks = max(1, math.ceil(len(items) / size))
+    base, extra = divmod(len(items), n_chunks)
+    out, start = [], 0
+    for k in range(n_chunks):
+        end = start + base + (1 if k < extra else 0)
+        out.append(items[start:end])
+        start = end
+    return out
+
+
+@lru_cache(maxsize=2)
+def passages(split: Literal["train", "test"]) -> tuple[tuple[NtrexDoc, ...], dict[int, str]]:
+    """The English passages of a split, and sentence line (0-based) → passage id."""
+    english = sentences("en")
+    lines_of: dict[str, list[int]] = {}
+    for i, article in enumerate(article_of_line()):
+        lines_of.setdefault(article, []).append(i)
+    docs, where = [], {}
+    for article in articles(split):
+        for k, chunk in enumerate(_chunks(lines_of[article], PASSAGE_SENTENCES)):
+            doc_id = f"{article}_p{k}"
+            docs.append(NtrexDoc(doc_id, " ".join(english[i] for i in chunk), article))
+            where.update({i: doc_id for i in chunk})
+    return tuple(docs), where
+
+
+_EN_WORDS = frozenset("the of and to in is was for that on with as by at from it he she they have has had be are "
+                      "were his her this an will said not but or who which their its after been would".split())
+_FOREIGN_WORDS = frozenset("le la les des du et est une dans pour que qui sur par avec au aux sont il elle pas "
+                           "der die das und ist nicht mit ya na wa kwa katika ni".split())
+
+
+def looks_english(sentence: str) -> bool:
+    """A cheap guard against non-English lines on MAFAND's English side (a few are French).
+
+    English function words must make up at least a tenth of the words (one at least), and
+    outnumber common French, German and Swahili function words three to one.
+    """
+    words = re.findall(r"\w+", sentence.casefold())
+    en = sum(w in _EN_WORDS for w in words)
+    foreign = sum(w in _FOREIGN_WORDS for w in words)
+    return en >= max(1.0, 0.1 * len(words)) and 3 * foreign <= en
+
+
+_MAFAND_EVAL = re.compile(r"^lafand-mt/data/text_files/(en[-_][a-z]+)/(dev|test)\.en$")
+
+
+@lru_cache(maxsize=1)
+def distractors() -> tuple[NtrexDoc, ...]:
+    """Unjudged English news passages from the MAFAND-MT dev/test English sides."""
+    seen = {s.casefold() for s in sentences("en")}
+    out = []
+    for path in sorted(p for p in mirror.manifest() if _MAFAND_EVAL.match(p)):
+        pair, split = _MAFAND_EVAL.match(path).groups()  # type: ignore[union-attr]
+        kept = []
+        for line in mirror.iter_lines(path):
+            s = " ".join(line.split())
+            if s and s.casefold() not in seen and looks_english(s):
+                seen.add(s.casefold())
+                kept.append(s)
+        for k in range(0, len(kept) - PASSAGE_SENTENCES + 1, PASSAGE_SENTENCES):
+            text = " ".join(kept[k : k + PASSAGE_SENTENCES])
+            out.append(NtrexDoc(f"mafand-{pair}-{split}_p{k // PASSAGE_SENTENCES}", text,
+                                f"mafand/{pair}/{split}"))
+    return tuple(out)
+
+
+def build(code: str, split: Split) -> Built:
+    """Documents, queries and qrels of ``optical-ir/ntrex/<code>-en/<split>``."""
+    lang = get_language(code)
+    base: Literal["train", "test"] = "train" if split == "train" else "test"
+    docs, where = passages(base)
+    article_docs: dict[str, list[str]] = {}
+    for d in docs:
+        article_docs.setdefault(d.article, []).append(d.doc_id)
+    text, english, article_ids = sentences(lang.code), sentences("en"), article_of_line()
+    queries, qrels = [], []
+    for i in sorted(where):
+        qid = str(i + 1)
+        queries.append(NtrexQuery(qid, text[i], lang.code, english[i], article_ids[i]))
+        for doc_id in article_docs[article_ids[i]]:
+            qrels.append(TrecQrel(qid, doc_id, 2 if doc_id == where[i] else 1, "0"))
+    if split == "test-large":
+        extra = distractors()[: max(0, LARGE_SIZE - len(docs))]
+        docs = docs + extra
+    return Built(docs, queries, qrels)
+
+
+def dataset_id(code: str, split: Split) -> str:
+    return f"{NAMESPACE}/ntrex/{get_language(code).code}-en/{split}"
+
+
+def _dataset(code: str, split: Split) -> object:
+    lang = get_language(code)
+    return make_dataset(
+        lambda: build(lang.code, split),
+        doc_cls=NtrexDoc,
+        query_cls=NtrexQuery,
+        docs_namespace=f"{NAMESPACE}/ntrex/{split}",
+        queries_namespace=f"{NAMESPACE}/ntrex/{lang.code}",
+        query_lang=lang.code,
+        qrels_defs=QRELS_DEFS,
+    )
+
+
+def register_all() -> None:
+    for lang in ntrex_languages():
+        for split in SPLITS:
+            register(dataset_id(lang.code, split), _dataset(lang.code, split))
+    # aliases (``swa-en``, ``zho-CN-en``) and a clear error for unknown codes
+    register_pattern(
+        rf"^{NAMESPACE}/ntrex/(.+)-en/({'|'.join(SPLITS)})$",
+        lambda _id, groups: _dataset(_ntrex_code(groups[0]), groups[1]),  # type: ignore[arg-type]
+    )
+
+
+def _ntrex_code(code: str) -> str:
+    from ..languages import UnknownLanguageError
+
+    lang = get_language(code)
+    if lang not in ntrex_languages():
+        raise UnknownLanguageError(code, [x.code for x in ntrex_languages()], "NTREX-128 language")
+    return lang.code

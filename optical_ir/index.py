@@ -1,0 +1,129 @@
+"""Build the index of a collection's English documents (Lucene, for BM25).
+
+Command line::
+
+    python -m optical_ir.index --dataset optical-ir/ntrex/sw-en/test [--index DIR] [--threads 2]
+
+Without ``--index`` the index goes to ``$OPTICAL_IR_CACHE/indexes/lucene/<document set>``;
+datasets that share their documents (every language of ``optical-ir/ntrex/*/test``) share
+it. The index is built in a temporary directory and renamed into place when complete, with
+``optical_ir-index.json`` (the configuration that made it) inside; a rerun finds it and
+skips the work unless ``--overwrite`` is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import cli
+from .mirror import cache_dir
+
+INDEX_CONFIG = "optical_ir-index.json"
+LUCENE_ARGS: tuple[str, ...] = ("-storeRaw", "-storePositions", "-storeDocvectors", "-language", "en")
+"""Anserini indexing options: the English analyzer (Porter stemmer, stop words), raw text kept."""
+
+
+def docs_key(dataset: Any, dataset_id: str) -> str:
+    """A file-name-safe key of a dataset's document set."""
+    ns = dataset.docs_namespace() if dataset.has_docs() else None
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", ns or dataset_id).strip("_")
+
+
+def default_index_dir(dataset_id: str, kind: str = "lucene") -> Path:
+    from .collections import load
+
+    return cache_dir() / "indexes" / kind / docs_key(load(dataset_id), dataset_id)
+
+
+def docs_fingerprint(dataset: Any) -> str:
+    """md5 over every document's id and text: an index of other documents is not reused."""
+    digest = hashlib.md5()
+    for doc in dataset.docs_iter():
+        digest.update(f"{doc.doc_id}\t{doc.default_text()}\n".encode())
+    return digest.hexdigest()
+
+
+def read_index_config(index_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+    path = Path(index_dir) / INDEX_CONFIG
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def build_lucene_index(dataset_id: str, index_dir: str | os.PathLike[str] | None = None,
+                       threads: int = 2, overwrite: bool = False, batch_size: int = 1000) -> Path:
+    """Index the documents of ``dataset_id`` with Anserini and return the index directory."""
+    from tqdm.auto import tqdm
+
+    from .collections import load
+
+    dataset = load(dataset_id)
+    target = Path(index_dir) if index_dir else default_index_dir(dataset_id)
+    n_docs = dataset.docs_count()
+    fingerprint = docs_fingerprint(dataset)
+    config = read_index_config(target)
+    if config and not overwrite:
+        if config.get("docs_fingerprint") != fingerprint:
+            raise ValueError(
+                f"{target} indexes other documents ({config.get('docs_count')} of "
+                f"{config.get('dataset')}) than {dataset_id} has ({n_docs}); pass --overwrite "
+                f"or another --index"
+            )
+        return target
+    if target.exists() and not config and any(target.iterdir()) and not overwrite:
+        raise FileExistsError(f"{target} exists and is not an optical_ir index; pass --overwrite")
+    from . import jvm
+
+    jvm.start()
+    from pyserini.index.lucene import LuceneIndexer
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    start = time.time()
+    indexer = LuceneIndexer(args=["-index", str(tmp), *LUCENE_ARGS], threads=threads)
+    batch: list[dict[str, str]] = []
+    for doc in tqdm(dataset.docs_iter(), total=n_docs, desc=f"indexing {dataset_id}", unit="doc"):
+        batch.append({"id": doc.doc_id, "contents": doc.default_text()})
+        if len(batch) >= batch_size:
+            indexer.add_batch_dict(batch)
+            batch = []
+    if batch:
+        indexer.add_batch_dict(batch)
+    indexer.close()
+    from . import __version__
+
+    (tmp / INDEX_CONFIG).write_text(json.dumps({
+        "dataset": dataset_id, "docs_namespace": dataset.docs_namespace(), "docs_count": n_docs,
+        "docs_fingerprint": fingerprint, "kind": "lucene", "anserini_args": list(LUCENE_ARGS),
+        "seconds": round(time.time() - start, 2),
+        "optical_ir": __version__,
+    }, indent=2) + "\n")
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(tmp, target)
+    return target
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = cli.parser("index", __doc__)
+    parser.add_argument("--dataset", required=True, help="ir_datasets id whose documents to index")
+    parser.add_argument("--index", help="index directory (default: in the cache, keyed by document set)")
+    parser.add_argument("--threads", type=int, default=2, help="indexing threads")
+    parser.add_argument("--overwrite", action="store_true", help="rebuild even if the index exists")
+    cli.add_data_flags(parser)
+    args = parser.parse_args(argv)
+    cli.apply_data_flags(args)
+    path = build_lucene_index(args.dataset, args.index, args.threads, args.overwrite)
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,250 @@
+"""Regenerate the TREC runs and MAP tables declared in a reproduction config (Pyserini 2CR style).
+
+The config (``reproduce/conditions.yaml``) lists, per collection, the languages and the
+conditions; each condition has the command that makes its run (``{lang}``, ``{run}`` and
+``{condition}`` are filled in) and, optionally, the expected score per language with an
+absolute tolerance. For every collection this writes into ``runs/<collection>/``:
+
+* ``<condition>.<lang>.trec`` — the TREC run (run tag = condition);
+* ``results.csv`` — ``collection,condition,lang,measure,value,n_queries``;
+* ``table.md`` — the headline measure, conditions × languages with low/high averages;
+* ``config.yaml`` — the part of the config that produced them.
+
+A run file that exists, made under the same config, is not made again (``--force`` redoes
+it). Commands of the form ``python -m optical_ir.<verb> …`` run in this process (one JVM
+for all); any other command runs as a subprocess.
+
+Command line::
+
+    python -m optical_ir.reproduce --config reproduce/conditions.yaml
+        [--collections ntrex] [--conditions bm25] [--list-conditions]
+        [--display-commands | --dry-run] [--check] [--force] [--runs-dir runs]
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from . import cli
+from .evaluate import DEFAULT_MEASURES, evaluate
+from .languages import get_language
+from .trec import atomic_write
+
+RESULTS_FIELDS = ("collection", "condition", "lang", "measure", "value", "n_queries")
+
+
+class Job(NamedTuple):
+    collection: str
+    condition: str
+    lang: str
+    dataset: str
+    run: Path
+    command: str
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read and validate a reproduction config."""
+    import yaml
+
+    config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(config, dict) or not isinstance(config.get("collections"), dict):
+        raise ValueError(f"{path}: expected a mapping with a 'collections' mapping")
+    for name, coll in config["collections"].items():
+        for key in ("dataset", "languages", "conditions"):
+            if key not in coll:
+                raise ValueError(f"{path}: collection {name!r} has no {key!r}")
+        for lang in _languages(coll):
+            get_language(lang)  # unknown codes fail here, with the list of valid ones
+        for cname, cond in coll["conditions"].items():
+            if "command" not in cond:
+                raise ValueError(f"{path}: condition {name}/{cname} has no 'command'")
+    return config
+
+
+def _languages(coll: dict[str, Any], cond: dict[str, Any] | None = None) -> list[str]:
+    langs = (cond or {}).get("languages") or coll["languages"]
+    if isinstance(langs, dict):
+        return [lang for group in langs.values() for lang in group]
+    return list(langs)
+
+
+def plan(config: dict[str, Any], runs_dir: Path, collections: Sequence[str] | None = None,
+         conditions: Sequence[str] | None = None) -> list[Job]:
+    jobs = []
+    for cname, coll in config["collections"].items():
+        if collections and cname not in collections:
+            continue
+        for name, cond in coll["conditions"].items():
+            if conditions and name not in conditions:
+                continue
+            for lang in _languages(coll, cond):
+                run = runs_dir / cname / f"{name}.{lang}.trec"
+                dataset = cond.get("dataset", coll["dataset"]).format(lang=lang)
+                command = " ".join(cond["command"].split()).format(
+                    lang=lang, run=run, condition=name, dataset=dataset)
+                jobs.append(Job(cname, name, lang, dataset, run, command))
+    return jobs
+
+
+def execute(command: str) -> None:
+    """Run one condition's command (in-process for ``python -m optical_ir.<verb>``)."""
+    argv = shlex.split(command)
+    if len(argv) >= 3 and argv[:2] == ["python", "-m"] and argv[2].startswith("optical_ir."):
+        status = importlib.import_module(argv[2]).main(argv[3:])
+        if status:
+            raise RuntimeError(f"command failed with status {status}: {command}")
+    else:
+        subprocess.run(argv, check=True)
+
+
+def _config_text(config: dict[str, Any], collection: str) -> str:
+    import yaml
+
+    part = {"measures": config.get("measures", list(DEFAULT_MEASURES)),
+            "collections": {collection: config["collections"][collection]}}
+    return yaml.safe_dump(part, sort_keys=False, allow_unicode=True)
+
+
+def run_all(config: dict[str, Any], runs_dir: Path, jobs: Sequence[Job], force: bool = False) -> list[dict[str, Any]]:
+    """Make the missing runs, evaluate all, write results.csv, table.md and config.yaml."""
+    measures = config.get("measures", list(DEFAULT_MEASURES))
+    rows: list[dict[str, Any]] = []
+    for collection in dict.fromkeys(j.collection for j in jobs):
+        out = runs_dir / collection
+        text = _config_text(config, collection)
+        saved = out / "config.yaml"
+        stale = force or not saved.is_file() or saved.read_text(encoding="utf-8") != text
+        out.mkdir(parents=True, exist_ok=True)
+        for job in (j for j in jobs if j.collection == collection):
+            if stale or not job.run.is_file():
+                start = time.time()
+                print(f"[run] {job.condition}.{job.lang}: {job.command}", file=sys.stderr)
+                execute(job.command)
+                print(f"[run] {job.condition}.{job.lang} done in {time.time() - start:.1f}s", file=sys.stderr)
+            else:
+                print(f"[skip] {job.run} exists", file=sys.stderr)
+            ev = evaluate(job.run, job.dataset, measures)
+            rows += [{"collection": collection, "condition": job.condition, "lang": job.lang,
+                      "measure": m, "value": round(v, 4), "n_queries": ev.n_queries}
+                     for m, v in ev.aggregates.items()]
+        with atomic_write(saved) as f:
+            f.write(text)
+        coll = config["collections"][collection]
+        mine = [r for r in rows if r["collection"] == collection]
+        done = {(r["condition"], r["lang"]) for r in mine}
+        if (out / "results.csv").is_file():  # keep the rows of conditions not rerun this time
+            kept = [r for r in read_results(out / "results.csv")
+                    if (r["condition"], r["lang"]) not in done and r["condition"] in coll["conditions"]]
+            mine = kept + mine
+        order = {c: i for i, c in enumerate(coll["conditions"])}
+        mine.sort(key=lambda r: order[r["condition"]])
+        write_results(mine, out / "results.csv")
+        with atomic_write(out / "table.md") as f:
+            f.write(markdown_table(mine, coll, config.get("headline", "AP")))
+    return rows
+
+
+def write_results(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    with atomic_write(path) as f:
+        w = csv.DictWriter(f, RESULTS_FIELDS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        return [{**r, "value": float(r["value"]), "n_queries": int(r["n_queries"])} for r in csv.DictReader(f)]
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], coll: dict[str, Any], measure: str = "AP") -> str:
+    """Conditions × languages of ``measure``, with low- and high-resource averages."""
+    groups = coll["languages"] if isinstance(coll["languages"], dict) else {"": coll["languages"]}
+    value = {(r["condition"], r["lang"]): r["value"] for r in rows if r["measure"] == measure}
+    extra = sorted({lang for _, lang in value} - {x for g in groups.values() for x in g})
+    header, cells = ["condition"], []
+    for gname, langs in groups.items():
+        header += list(langs) + ([f"{gname} avg"] if gname else [])
+    header += extra
+    for cond in coll["conditions"]:
+        line = [cond]
+        for gname, langs in groups.items():
+            vals = [value.get((cond, lang)) for lang in langs]
+            line += [f"{v:.4f}" if v is not None else "–" for v in vals]
+            if gname:
+                line.append(f"{sum(vals) / len(vals):.4f}" if all(v is not None for v in vals) else "–")  # type: ignore[misc]
+        line += [f"{value[(cond, x)]:.4f}" if (cond, x) in value else "–" for x in extra]
+        cells.append(line)
+    buf = io.StringIO()
+    buf.write(f"{coll.get('description', '')}\n\n{measure} (ir-measures) per query language\n\n".lstrip())
+    buf.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
+    for line in cells:
+        buf.write("| " + " | ".join(line) + " |\n")
+    return buf.getvalue()
+
+
+def check(config: dict[str, Any], rows: Sequence[dict[str, Any]]) -> bool:
+    """Compare measured scores with the config's expected ones; print [OK] / [FAIL]."""
+    ok = True
+    measured = {(r["collection"], r["condition"], r["lang"], r["measure"]): r["value"] for r in rows}
+    for cname, coll in config["collections"].items():
+        for name, cond in coll["conditions"].items():
+            tol = float(cond.get("tolerance", config.get("tolerance", 1e-4)))
+            for measure, per_lang in (cond.get("expected") or {}).items():
+                for lang, want in per_lang.items():
+                    got = measured.get((cname, name, str(lang), measure))
+                    if got is None:
+                        continue
+                    good = abs(got - float(want)) <= tol
+                    ok &= good
+                    print(f"[{'OK' if good else 'FAIL'}] {cname} {name} {lang} {measure}: "
+                          f"expected {float(want):.4f}, got {got:.4f} (diff {got - float(want):+.4f}, tol {tol})")
+    return ok
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = cli.parser("reproduce", __doc__)
+    parser.add_argument("--config", default="reproduce/conditions.yaml", help="reproduction config")
+    parser.add_argument("--runs-dir", default="runs", help="where runs and tables go")
+    parser.add_argument("--collections", nargs="+", help="only these collections of the config")
+    parser.add_argument("--conditions", nargs="+", help="only these conditions")
+    parser.add_argument("--list-conditions", action="store_true", help="list collections and conditions")
+    parser.add_argument("--display-commands", "--dry-run", action="store_true", dest="dry_run",
+                        help="print the commands, run nothing")
+    parser.add_argument("--check", action="store_true", help="compare with the expected scores")
+    parser.add_argument("--force", action="store_true", help="remake runs that exist")
+    cli.add_data_flags(parser)
+    args = parser.parse_args(argv)
+    cli.apply_data_flags(args)
+    config = load_config(args.config)
+    if args.list_conditions:
+        for cname, coll in config["collections"].items():
+            for name, cond in coll["conditions"].items():
+                print(f"{cname}\t{name}\t{','.join(_languages(coll, cond))}\t{cond.get('description', '')}")
+        return 0
+    jobs = plan(config, Path(args.runs_dir), args.collections, args.conditions)
+    if args.dry_run:
+        for job in jobs:
+            print(job.command)
+        return 0
+    start = time.time()
+    rows = run_all(config, Path(args.runs_dir), jobs, args.force)
+    for collection in dict.fromkeys(j.collection for j in jobs):
+        print(f"\n## {collection}\n")
+        print((Path(args.runs_dir) / collection / "table.md").read_text(encoding="utf-8"))
+    print(f"finished in {time.time() - start:.0f}s", file=sys.stderr)
+    if args.check and not check(config, rows):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""Search a collection and write a TREC run: BM25 through Pyserini/Anserini.
+
+Command line (flags as Pyserini's own)::
+
+    python -m optical_ir.search --dataset optical-ir/ntrex/sw-en/test \\
+        --output runs/bm25.sw.trec [--index DIR] [--topics FILE.tsv] [--hits 1000] \\
+        [--threads 2] [--batch-size 256] [--k1 0.9] [--b 0.4]
+
+Queries come from the dataset (or ``--topics``, a ``qid<TAB>text`` file); the index is the
+one ``python -m optical_ir.index`` builds for the dataset's documents (built on first use
+if ``--index`` is not given). Queries in any language are normalised by
+:mod:`optical_ir.analysis` and then analysed like the English index. A query left with
+no words is reported and gets no results (it scores 0 in evaluation).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from . import cli
+from .analysis import prepare_query
+from .trec import Run, read_topics, write_run
+
+
+class SearchResult(NamedTuple):
+    run: Run
+    empty: list[str]
+    """Query ids with no words left after normalisation (no results)."""
+
+
+def load_topics(dataset_id: str | None = None, topics: str | os.PathLike[str] | None = None) -> list[tuple[str, str]]:
+    """``(qid, text)`` pairs from a topics TSV file, else from the dataset's queries."""
+    if topics:
+        return read_topics(topics)
+    if not dataset_id:
+        raise ValueError("give --dataset or --topics")
+    from .collections import load
+
+    return [(q.query_id, q.default_text()) for q in load(dataset_id).queries_iter()]
+
+
+def bm25_search(topics: Sequence[tuple[str, str]], index_dir: str | os.PathLike[str], lang: str,
+                hits: int = 1000, threads: int = 2, batch_size: int = 256,
+                k1: float = 0.9, b: float = 0.4, strip_accents: bool = False) -> SearchResult:
+    """BM25 over a Lucene index; ``lang`` is the language of the topics."""
+    from tqdm.auto import tqdm
+
+    from . import jvm
+
+    jvm.start()
+    from pyserini.search.lucene import LuceneSearcher
+
+    if not any(Path(index_dir).glob("segments_*")):
+        raise FileNotFoundError(f"{index_dir} is not a Lucene index; build one with python -m optical_ir.index")
+    searcher = LuceneSearcher(str(index_dir))
+    searcher.set_bm25(k1, b)
+    prepared = [(qid, prepare_query(text, lang, strip_accents)) for qid, text in topics]
+    empty = [qid for qid, q in prepared if not q]
+    todo = [(qid, q) for qid, q in prepared if q]
+    run: Run = {}
+    with tqdm(total=len(todo), desc="BM25", unit="query") as bar:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            results = searcher.batch_search([q for _, q in batch], [qid for qid, _ in batch],
+                                            k=hits, threads=threads)
+            for qid, _ in batch:
+                run[qid] = {h.docid: float(h.score) for h in results.get(qid, [])}
+            bar.update(len(batch))
+    return SearchResult(run, empty)
+
+
+def search(dataset: str | None, output: str | os.PathLike[str], *, index: str | None = None,
+           topics: str | None = None, language: str | None = None, hits: int = 1000,
+           threads: int = 2, batch_size: int = 256, k1: float = 0.9, b: float = 0.4,
+           run_tag: str = "bm25", strip_accents: bool = False) -> SearchResult:
+    """Run BM25 for a dataset (or topics file) and write the TREC run to ``output``."""
+    from .languages import canonical
+
+    if language:
+        lang = canonical(language)
+    elif dataset:
+        from .collections import load, query_language
+
+        lang = query_language(load(dataset))
+    else:
+        raise ValueError("give --language for a topics file without --dataset")
+    if index is None:
+        if not dataset:
+            raise ValueError("give --index, or --dataset to build or reuse its index")
+        from .index import build_lucene_index
+
+        index = str(build_lucene_index(dataset, threads=threads))
+    topic_list = load_topics(dataset, topics)
+    result = bm25_search(topic_list, index, lang, hits, threads, batch_size, k1, b, strip_accents)
+    if result.empty:
+        shown = ", ".join(result.empty[:10]) + (" …" if len(result.empty) > 10 else "")
+        print(f"warning: {len(result.empty)} empty queries (no words after normalisation) get no "
+              f"results: {shown}", file=sys.stderr)
+    write_run(result.run, output, run_tag, [qid for qid, _ in topic_list])
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = cli.parser("search", __doc__)
+    parser.add_argument("--dataset", help="ir_datasets id (queries, and documents for the default index)")
+    parser.add_argument("--index", help="Lucene index directory (default: the dataset's, built if missing)")
+    parser.add_argument("--topics", help="topics file, 'qid<TAB>text' per line (default: the dataset's queries)")
+    parser.add_argument("--language", help="language of the topics (default: the dataset's query language)")
+    parser.add_argument("--output", required=True, help="TREC run file to write")
+    parser.add_argument("--hits", type=int, default=1000, help="results per query")
+    parser.add_argument("--threads", type=int, default=2, help="search threads")
+    parser.add_argument("--batch-size", type=int, default=256, help="queries per batch")
+    parser.add_argument("--k1", type=float, default=0.9, help="BM25 k1")
+    parser.add_argument("--b", type=float, default=0.4, help="BM25 b")
+    parser.add_argument("--run-tag", default="bm25", help="tag in the run's last column")
+    parser.add_argument("--strip-accents", action="store_true", help="drop combining marks from queries")
+    cli.add_data_flags(parser)
+    args = parser.parse_args(argv)
+    cli.apply_data_flags(args)
+    if args.hits < 1 or args.batch_size < 1 or args.threads < 1:
+        parser.error("--hits, --batch-size and --threads must be positive")
+    result = search(args.dataset, args.output, index=args.index, topics=args.topics,
+                    language=args.language, hits=args.hits, threads=args.threads,
+                    batch_size=args.batch_size, k1=args.k1, b=args.b, run_tag=args.run_tag,
+                    strip_accents=args.strip_accents)
+    print(f"{len(result.run)} queries → {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,34 @@
+"""Shared fixtures: the public-data mirror (../shared/data) and a private cache per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def _mirror() -> Path | None:
+    env = os.environ.get("OPTICAL_IR_MIRROR")
+    if env and Path(env).is_dir():
+        return Path(env)
+    return SHARED if SHARED.is_dir() else None
+
+
+MIRROR = _mirror()
+needs_mirror = pytest.mark.skipif(
+    MIRROR is None,
+    reason="no data mirror: set OPTICAL_IR_MIRROR or put the shared data at ../shared/data",
+)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _data_env(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests read the mirror, never the network, and write indexes to a private cache."""
+    if MIRROR is not None:
+        os.environ["OPTICAL_IR_MIRROR"] = str(MIRROR)
+    os.environ["OPTICAL_IR_OFFLINE"] = "1"
+    os.environ.setdefault("OPTICAL_IR_CACHE", str(tmp_path_factory.mktemp("cache")))

@@ -1,0 +1,78 @@
+"""Honesty checks: the committed runs, qrels and results.csv agree; --check notices a change."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from optical_ir.evaluate import evaluate
+from optical_ir.reproduce import check, load_config, main, markdown_table, plan, read_results
+
+from .conftest import needs_mirror
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "reproduce" / "conditions.yaml"
+
+
+def _committed() -> list[tuple[str, dict]]:
+    config = load_config(CONFIG)
+    return [(name, coll) for name, coll in config["collections"].items()
+            if (ROOT / "runs" / name / "results.csv").is_file()]
+
+
+def test_config_is_valid_and_plans_every_run() -> None:
+    config = load_config(CONFIG)
+    jobs = plan(config, Path("runs"))
+    assert {j.collection for j in jobs} >= {"ntrex", "ntrex-large"}
+    assert all(j.command.startswith("python -m optical_ir.") and str(j.run) in j.command for j in jobs)
+    assert {j.lang for j in jobs if j.collection == "ntrex"} == {"sw", "so", "ha", "yo", "de", "fr", "zh", "en"}
+
+
+def test_committed_results_recompute_from_committed_runs_and_qrels() -> None:
+    committed = _committed()
+    assert committed, "runs/*/results.csv are committed"
+    for name, coll in committed:
+        rows = read_results(ROOT / "runs" / name / "results.csv")
+        assert rows
+        for (cond, lang) in dict.fromkeys((r["condition"], r["lang"]) for r in rows):
+            ev = evaluate(ROOT / "runs" / name / f"{cond}.{lang}.trec", ROOT / coll["qrels"])
+            for r in (r for r in rows if (r["condition"], r["lang"]) == (cond, lang)):
+                assert ev.aggregates[r["measure"]] == pytest.approx(r["value"], abs=1e-4), (name, cond, lang)
+                assert ev.n_queries == r["n_queries"]
+
+
+def test_expected_scores_in_the_config_match_the_committed_results() -> None:
+    config = load_config(CONFIG)
+    rows = [r for name, _ in _committed() for r in read_results(ROOT / "runs" / name / "results.csv")]
+    assert check(config, rows)
+
+
+def test_check_fails_when_a_result_changes(capsys: pytest.CaptureFixture[str]) -> None:
+    config = load_config(CONFIG)
+    rows = [r for name, _ in _committed() for r in read_results(ROOT / "runs" / name / "results.csv")]
+    rows[0] = {**rows[0], "value": rows[0]["value"] + 0.01}
+    assert not check(config, rows)
+    assert "[FAIL]" in capsys.readouterr().out
+
+
+def test_markdown_table_has_group_averages() -> None:
+    coll = {"languages": {"low": ["sw", "so"], "high": ["de"]}, "conditions": {"bm25": {}, "english": {}}}
+    rows = [{"condition": "bm25", "lang": "sw", "measure": "AP", "value": 0.2},
+            {"condition": "bm25", "lang": "so", "measure": "AP", "value": 0.4},
+            {"condition": "english", "lang": "en", "measure": "AP", "value": 0.9}]
+    table = markdown_table(rows, coll)
+    assert "| condition | sw | so | low avg | de | high avg | en |" in table
+    assert "| bm25 | 0.2000 | 0.4000 | 0.3000 | – | – | – |" in table
+    assert "| english | – | – | – | – | – | 0.9000 |" in table
+
+
+@needs_mirror
+def test_reproduce_check_flags_a_changed_run(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    shutil.copytree(ROOT / "runs" / "ntrex", runs / "ntrex")
+    args = ["--config", str(CONFIG), "--runs-dir", str(runs), "--collections", "ntrex", "--check"]
+    assert main(args) == 0  # the committed runs are found, not remade, and pass
+    run = runs / "ntrex" / "bm25.sw.trec"
+    lines = run.read_text().splitlines()
+    run.write_text("\n".join(line for line in lines if line.split()[3] != "1") + "\n")  # drop every top hit
+    assert main(args) == 1
