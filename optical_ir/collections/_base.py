@@ -124,6 +124,41 @@ def make_dataset(
     )
 
 
+def language_dataset(
+    family: str,
+    title: str,
+    code: str,
+    covered: Sequence[str],
+    builder: Callable[[str], Built],
+    *,
+    doc_cls: type,
+    query_cls: type,
+    docs_namespace: str,
+    qrels_defs: dict[int, str],
+) -> ir_datasets.datasets.base.Dataset:
+    """The dataset of collection ``family`` (display name ``title``) for query language ``code``.
+
+    Raises
+    ------
+    UnknownLanguageError
+        If ``code`` is unknown, or not one of the ``covered`` languages (listed in the message).
+    """
+    from ..languages import UnknownLanguageError, get_language
+
+    lang = get_language(code)
+    if lang.code not in covered:
+        raise UnknownLanguageError(code, list(covered), f"{title} language")
+    return make_dataset(
+        lambda: builder(lang.code),
+        doc_cls=doc_cls,
+        query_cls=query_cls,
+        docs_namespace=docs_namespace,
+        queries_namespace=f"{NAMESPACE}/{family}/{lang.code}",
+        query_lang=lang.code,
+        qrels_defs=qrels_defs,
+    )
+
+
 def register(dataset_id: str, dataset: Any) -> None:
     """Register ``dataset_id`` unless it already is (re-import safe)."""
     if dataset_id not in ir_datasets.registry._registered:

@@ -17,8 +17,8 @@ from typing import NamedTuple
 from ir_datasets.formats import TrecQrel
 
 from .. import mirror
-from ..languages import UnknownLanguageError, get_language
-from ._base import NAMESPACE, Built, make_dataset, register, register_pattern
+from ..languages import get_language
+from ._base import NAMESPACE, Built, language_dataset, register, register_pattern
 
 LANGS: tuple[str, ...] = ("de", "fr", "cs", "en")
 SPLITS: tuple[str, ...] = ("test2016",)
@@ -78,18 +78,8 @@ def dataset_id(code: str, split: str = "test2016") -> str:
 
 
 def _dataset(code: str) -> object:
-    lang = get_language(code)
-    if lang.code not in LANGS:
-        raise UnknownLanguageError(code, list(LANGS), "Multi30k language")
-    return make_dataset(
-        lambda: build(lang.code),
-        doc_cls=Multi30kDoc,
-        query_cls=Multi30kQuery,
-        docs_namespace=f"{NAMESPACE}/multi30k/test2016",
-        queries_namespace=f"{NAMESPACE}/multi30k/{lang.code}",
-        query_lang=lang.code,
-        qrels_defs=QRELS_DEFS,
-    )
+    return language_dataset("multi30k", "Multi30k", code, LANGS, build, doc_cls=Multi30kDoc, query_cls=Multi30kQuery,
+                            docs_namespace=f"{NAMESPACE}/multi30k/test2016", qrels_defs=QRELS_DEFS)
 
 
 def register_all() -> None:

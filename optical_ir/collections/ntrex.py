@@ -32,7 +32,7 @@ from ir_datasets.formats import TrecQrel
 
 from .. import mirror
 from ..languages import Language, get_language, languages_with
-from ._base import NAMESPACE, Built, make_dataset, register, register_pattern
+from ._base import NAMESPACE, Built, language_dataset, register, register_pattern
 
 Split = Literal["train", "test", "test-large"]
 SPLITS: tuple[Split, ...] = ("test", "train", "test-large")
@@ -211,16 +211,9 @@ def dataset_id(code: str, split: Split) -> str:
 
 
 def _dataset(code: str, split: Split) -> object:
-    lang = get_language(code)
-    return make_dataset(
-        lambda: build(lang.code, split),
-        doc_cls=NtrexDoc,
-        query_cls=NtrexQuery,
-        docs_namespace=f"{NAMESPACE}/ntrex/{split}",
-        queries_namespace=f"{NAMESPACE}/ntrex/{lang.code}",
-        query_lang=lang.code,
-        qrels_defs=QRELS_DEFS,
-    )
+    return language_dataset("ntrex", "NTREX-128", code, [x.code for x in ntrex_languages()], lambda c: build(c, split),
+                            doc_cls=NtrexDoc, query_cls=NtrexQuery, docs_namespace=f"{NAMESPACE}/ntrex/{split}",
+                            qrels_defs=QRELS_DEFS)
 
 
 def register_all() -> None:
@@ -228,16 +221,5 @@ def register_all() -> None:
         for split in SPLITS:
             register(dataset_id(lang.code, split), _dataset(lang.code, split))
     # aliases (``swa-en``, ``zho-CN-en``) and a clear error for unknown codes
-    register_pattern(
-        rf"^{NAMESPACE}/ntrex/(.+)-en/({'|'.join(SPLITS)})$",
-        lambda _id, groups: _dataset(_ntrex_code(groups[0]), groups[1]),  # type: ignore[arg-type]
-    )
-
-
-def _ntrex_code(code: str) -> str:
-    from ..languages import UnknownLanguageError
-
-    lang = get_language(code)
-    if lang not in ntrex_languages():
-        raise UnknownLanguageError(code, [x.code for x in ntrex_languages()], "NTREX-128 language")
-    return lang.code
+    register_pattern(rf"^{NAMESPACE}/ntrex/(.+)-en/({'|'.join(SPLITS)})$",
+                     lambda _id, groups: _dataset(groups[0], groups[1]))  # type: ignore[arg-type]

@@ -18,8 +18,8 @@ from typing import NamedTuple
 from ir_datasets.formats import TrecQrel
 
 from .. import mirror
-from ..languages import UnknownLanguageError, get_language
-from ._base import NAMESPACE, Built, make_dataset, register, register_pattern
+from ..languages import get_language
+from ._base import NAMESPACE, Built, language_dataset, register, register_pattern
 
 LANGS: tuple[str, ...] = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
 QRELS_DEFS = {1: "the sentence holds the start of the English answer"}
@@ -87,18 +87,8 @@ def dataset_id(code: str) -> str:
 
 
 def _dataset(code: str) -> object:
-    lang = get_language(code)
-    if lang.code not in LANGS:
-        raise UnknownLanguageError(code, list(LANGS), "XQuAD-R language")
-    return make_dataset(
-        lambda: build(lang.code),
-        doc_cls=XQuADRDoc,
-        query_cls=XQuADRQuery,
-        docs_namespace=f"{NAMESPACE}/xquad-r",
-        queries_namespace=f"{NAMESPACE}/xquad-r/{lang.code}",
-        query_lang=lang.code,
-        qrels_defs=QRELS_DEFS,
-    )
+    return language_dataset("xquad-r", "XQuAD-R", code, LANGS, build, doc_cls=XQuADRDoc, query_cls=XQuADRQuery,
+                            docs_namespace=f"{NAMESPACE}/xquad-r", qrels_defs=QRELS_DEFS)
 
 
 def register_all() -> None:
