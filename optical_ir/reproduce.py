@@ -109,8 +109,11 @@ def execute(command: str) -> None:
 def _config_text(config: dict[str, Any], collection: str) -> str:
     import yaml
 
-    part = {"measures": config.get("measures", list(DEFAULT_MEASURES)),
-            "collections": {collection: config["collections"][collection]}}
+    coll = dict(config["collections"][collection])
+    # what makes the runs; the expected scores do not, so editing them remakes nothing
+    coll["conditions"] = {name: {k: v for k, v in cond.items() if k != "expected"}
+                          for name, cond in coll["conditions"].items()}
+    part = {"measures": config.get("measures", list(DEFAULT_MEASURES)), "collections": {collection: coll}}
     return yaml.safe_dump(part, sort_keys=False, allow_unicode=True)
 
 
