@@ -77,6 +77,7 @@ def sentence_file(lang: Language) -> str:
     return f"ntrex-128/NTREX-128/newstest2019-ref.{lang.ntrex}.txt"
 
 
+@lru_cache(maxsize=1)
 def ntrex_languages() -> tuple[Language, ...]:
     """Languages whose NTREX file is in the manifest (English included)."""
     return tuple(lang for lang in languages_with("ntrex") if mirror.exists(sentence_file(lang)))
