@@ -22,3 +22,22 @@ def parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
     first = (doc or "").strip().split("\n\n")[0]
     return argparse.ArgumentParser(prog=f"python -m optical_ir.{prog}", description=first,
                                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+
+def add_encoder_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags that give or override a model's encoder configuration (optical_ir-encoder.json)."""
+    group = parser.add_argument_group(
+        "encoder configuration", "needed for a model without optical_ir-encoder.json (e.g. a Hugging Face id); "
+        "otherwise they override the saved values")
+    group.add_argument("--pooling", choices=["mean", "cls"], help="token vectors → one vector")
+    group.add_argument("--query-prefix", help="text put before each query, verbatim (e5: 'query: ')")
+    group.add_argument("--passage-prefix", help="text put before each passage, verbatim (e5: 'passage: ')")
+    group.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
+                       help="L2-normalise the vectors")
+    group.add_argument("--max-length", type=int, help="tokens kept per text")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+
+
+def encoder_config_flags(args: argparse.Namespace) -> dict[str, object]:
+    return {k: getattr(args, k, None) for k in ("pooling", "query_prefix", "passage_prefix", "normalize",
+                                                 "max_length")}

@@ -1,14 +1,18 @@
-"""Build the index of a collection's English documents (Lucene, for BM25).
+"""Build the index of a collection's English documents: Lucene (BM25) or FAISS (dense).
 
 Command line::
 
     python -m optical_ir.index --dataset optical-ir/ntrex/sw-en/test [--index DIR] [--threads 2]
+    python -m optical_ir.index --dataset optical-ir/ntrex/sw-en/test --encoder multilingual-e5-small \
+        [--batch-size 64] [--device cpu]
 
-Without ``--index`` the index goes to ``$OPTICAL_IR_CACHE/indexes/lucene/<document set>``;
-datasets that share their documents (every language of ``optical-ir/ntrex/*/test``) share
-it. The index is built in a temporary directory and renamed into place when complete, with
-``optical_ir-index.json`` (the configuration that made it) inside; a rerun finds it and
-skips the work unless ``--overwrite`` is given.
+Without ``--encoder`` this is a Lucene index for BM25; with it, a FAISS index of the
+encoder's passage vectors in Pyserini's layout (see :mod:`optical_ir.dense`). Without
+``--index`` the index goes to ``$OPTICAL_IR_CACHE/indexes/{lucene,faiss}/<document set>``
+(FAISS: one sub-directory per encoder); datasets that share their documents (every
+language of ``optical-ir/ntrex/*/test``) share it. The index is built in a temporary directory and renamed into place
+when complete, with ``optical_ir-index.json`` (the configuration that made it) inside; a
+rerun finds it and skips the work unless ``--overwrite`` is given.
 """
 
 from __future__ import annotations
@@ -117,10 +121,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--index", help="index directory (default: in the cache, keyed by document set)")
     parser.add_argument("--threads", type=int, default=2, help="indexing threads")
     parser.add_argument("--overwrite", action="store_true", help="rebuild even if the index exists")
+    parser.add_argument("--encoder", help="dense index of this model's passage vectors (embedded name, "
+                        "directory or Hugging Face id); without it, a Lucene index")
+    parser.add_argument("--batch-size", type=int, default=64, help="passages per forward pass (dense)")
+    cli.add_encoder_flags(parser)
     cli.add_data_flags(parser)
     args = parser.parse_args(argv)
     cli.apply_data_flags(args)
-    path = build_lucene_index(args.dataset, args.index, args.threads, args.overwrite)
+    if args.encoder:
+        from .dense import build_faiss_index, encoder_from_args
+
+        encoder = encoder_from_args(args.encoder, device=args.device, **cli.encoder_config_flags(args))  # type: ignore[arg-type]
+        path = build_faiss_index(args.dataset, encoder, args.index, args.batch_size, args.overwrite)
+    else:
+        path = build_lucene_index(args.dataset, args.index, args.threads, args.overwrite)
     print(path)
     return 0
 

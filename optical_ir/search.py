@@ -1,16 +1,24 @@
-"""Search a collection and write a TREC run: BM25 through Pyserini/Anserini.
+"""Search a collection and write a TREC run: BM25, dense retrieval, or BM25 → dense rerank.
 
 Command line (flags as Pyserini's own)::
 
+    # BM25 (Anserini)
     python -m optical_ir.search --dataset optical-ir/ntrex/sw-en/test \\
         --output runs/bm25.sw.trec [--index DIR] [--topics FILE.tsv] [--hits 1000] \\
         [--threads 2] [--batch-size 256] [--k1 0.9] [--b 0.4]
+    # dense retrieval (Pyserini FaissSearcher): query encoder, index of the doc encoder
+    python -m optical_ir.search --dataset optical-ir/ntrex/sw-en/test --output run.trec \\
+        --encoder multilingual-e5-small [--doc-encoder TEACHER] [--index FAISS_DIR] [--device cuda]
+    # rerank the BM25 top 100 (or --first-stage RUN) with the dense encoder
+    python -m optical_ir.search --dataset optical-ir/ntrex/sw-en/test --output run.trec \\
+        --encoder multilingual-e5-small --rerank [--rerank-depth 100] [--first-stage RUN]
 
-Queries come from the dataset (or ``--topics``, a ``qid<TAB>text`` file); the index is the
-one ``python -m optical_ir.index`` builds for the dataset's documents (built on first use
-if ``--index`` is not given). Queries in any language are normalised by
-:mod:`optical_ir.analysis` and then analysed like the English index. A query left with
-no words is reported and gets no results (it scores 0 in evaluation).
+Queries come from the dataset (or ``--topics``, a ``qid<TAB>text`` file). Without
+``--index`` the index is the one ``python -m optical_ir.index`` builds for the dataset's
+documents (built on first use): Lucene for BM25, FAISS of ``--doc-encoder`` (default: the
+``--encoder`` itself) for dense search and reranking. For BM25, queries in any language
+are normalised by :mod:`optical_ir.analysis` and then analysed like the English index. A
+query left with no words is reported and gets no results (it scores 0 in evaluation).
 """
 
 from __future__ import annotations
@@ -19,11 +27,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import cli
 from .analysis import prepare_query
 from .trec import Run, read_topics, write_run
+
+if TYPE_CHECKING:
+    from .encoders import DenseEncoder
 
 
 class SearchResult(NamedTuple):
@@ -73,6 +84,13 @@ def bm25_search(topics: Sequence[tuple[str, str]], index_dir: str | os.PathLike[
     return SearchResult(run, empty)
 
 
+def report_empty(empty: Sequence[str]) -> None:
+    if empty:
+        shown = ", ".join(empty[:10]) + (" …" if len(empty) > 10 else "")
+        print(f"warning: {len(empty)} empty queries (no words after normalisation) get no "
+              f"results: {shown}", file=sys.stderr)
+
+
 def search(dataset: str | None, output: str | os.PathLike[str], *, index: str | None = None,
            topics: str | None = None, language: str | None = None, hits: int = 1000,
            threads: int = 2, batch_size: int = 256, k1: float = 0.9, b: float = 0.4,
@@ -96,37 +114,92 @@ def search(dataset: str | None, output: str | os.PathLike[str], *, index: str | 
         index = str(build_lucene_index(dataset, threads=threads))
     topic_list = load_topics(dataset, topics)
     result = bm25_search(topic_list, index, lang, hits, threads, batch_size, k1, b, strip_accents)
-    if result.empty:
-        shown = ", ".join(result.empty[:10]) + (" …" if len(result.empty) > 10 else "")
-        print(f"warning: {len(result.empty)} empty queries (no words after normalisation) get no "
-              f"results: {shown}", file=sys.stderr)
+    report_empty(result.empty)
     write_run(result.run, output, run_tag, [qid for qid, _ in topic_list])
     return result
+
+
+def dense(dataset: str | None, output: str | os.PathLike[str], encoder: DenseEncoder, *,
+          doc_encoder: DenseEncoder | None = None, index: str | None = None, topics: str | None = None,
+          hits: int = 1000, threads: int = 2, batch_size: int = 64, run_tag: str = "dense",
+          rerank: bool = False, rerank_depth: int = 100, first_stage: str | None = None,
+          k1: float = 0.9, b: float = 0.4) -> SearchResult:
+    """Dense retrieval, or reranking of a first stage, with ``encoder``'s query vectors.
+
+    The FAISS index holds ``doc_encoder``'s passage vectors (default: ``encoder``'s own);
+    without ``index`` it is the dataset's default one, built if missing. For reranking the
+    first stage is ``first_stage`` (a TREC run), else BM25 to ``rerank_depth``.
+    """
+    from .dense import build_faiss_index, dense_search
+    from .dense import rerank as dense_rerank
+
+    if index is None:
+        if not dataset:
+            raise ValueError("give --index, or --dataset to build or reuse its dense index")
+        index = str(build_faiss_index(dataset, doc_encoder or encoder, batch_size=batch_size))
+    topic_list = load_topics(dataset, topics)
+    empty = [qid for qid, text in topic_list if not text.strip()]
+    todo = [(qid, text) for qid, text in topic_list if text.strip()]
+    if rerank:
+        if first_stage:
+            from .trec import read_run
+
+            stage1 = read_run(first_stage)
+        else:
+            stage1 = search(dataset, os.devnull, topics=topics, hits=rerank_depth, threads=threads,
+                            k1=k1, b=b).run
+        run = dense_rerank(stage1, todo, index, encoder, rerank_depth, batch_size)
+    else:
+        run = dense_search(todo, index, encoder, hits, batch_size, threads)
+    report_empty(empty)
+    write_run(run, output, run_tag, [qid for qid, _ in topic_list])
+    return SearchResult(run, empty)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = cli.parser("search", __doc__)
     parser.add_argument("--dataset", help="ir_datasets id (queries, and documents for the default index)")
-    parser.add_argument("--index", help="Lucene index directory (default: the dataset's, built if missing)")
+    parser.add_argument("--index", help="Lucene or FAISS index directory (default: the dataset's, built if missing)")
     parser.add_argument("--topics", help="topics file, 'qid<TAB>text' per line (default: the dataset's queries)")
     parser.add_argument("--language", help="language of the topics (default: the dataset's query language)")
     parser.add_argument("--output", required=True, help="TREC run file to write")
     parser.add_argument("--hits", type=int, default=1000, help="results per query")
     parser.add_argument("--threads", type=int, default=2, help="search threads")
-    parser.add_argument("--batch-size", type=int, default=256, help="queries per batch")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="queries per batch (default: 256 for BM25, 64 per forward pass for dense)")
     parser.add_argument("--k1", type=float, default=0.9, help="BM25 k1")
     parser.add_argument("--b", type=float, default=0.4, help="BM25 b")
-    parser.add_argument("--run-tag", default="bm25", help="tag in the run's last column")
-    parser.add_argument("--strip-accents", action="store_true", help="drop combining marks from queries")
+    parser.add_argument("--run-tag", default=None, help="tag in the run's last column (default: bm25, dense, rerank)")
+    parser.add_argument("--strip-accents", action="store_true", help="drop combining marks from queries (BM25)")
+    dense_group = parser.add_argument_group("dense retrieval and reranking")
+    dense_group.add_argument("--encoder", help="query encoder: embedded name, model directory or Hugging Face id")
+    dense_group.add_argument("--doc-encoder", help="model whose passage vectors the default FAISS index holds "
+                             "(default: --encoder); e.g. the teacher of a distilled student")
+    dense_group.add_argument("--rerank", action="store_true", help="rerank a first stage instead of searching FAISS")
+    dense_group.add_argument("--rerank-depth", type=int, default=100, help="first-stage documents reranked")
+    dense_group.add_argument("--first-stage", help="TREC run to rerank (default: BM25 to --rerank-depth)")
+    cli.add_encoder_flags(parser)
     cli.add_data_flags(parser)
     args = parser.parse_args(argv)
     cli.apply_data_flags(args)
-    if args.hits < 1 or args.batch_size < 1 or args.threads < 1:
+    if args.hits < 1 or (args.batch_size is not None and args.batch_size < 1) or args.threads < 1:
         parser.error("--hits, --batch-size and --threads must be positive")
-    result = search(args.dataset, args.output, index=args.index, topics=args.topics,
-                    language=args.language, hits=args.hits, threads=args.threads,
-                    batch_size=args.batch_size, k1=args.k1, b=args.b, run_tag=args.run_tag,
-                    strip_accents=args.strip_accents)
+    if (args.rerank or args.doc_encoder or args.first_stage) and not args.encoder:
+        parser.error("--rerank, --doc-encoder and --first-stage need --encoder")
+    if args.encoder:
+        from .dense import encoder_from_args
+
+        encoder = encoder_from_args(args.encoder, device=args.device, **cli.encoder_config_flags(args))  # type: ignore[arg-type]
+        doc_encoder = encoder_from_args(args.doc_encoder, device=args.device) if args.doc_encoder else None
+        result = dense(args.dataset, args.output, encoder, doc_encoder=doc_encoder, index=args.index,
+                       topics=args.topics, hits=args.hits, threads=args.threads, batch_size=args.batch_size or 64,
+                       run_tag=args.run_tag or ("rerank" if args.rerank else "dense"), rerank=args.rerank,
+                       rerank_depth=args.rerank_depth, first_stage=args.first_stage, k1=args.k1, b=args.b)
+    else:
+        result = search(args.dataset, args.output, index=args.index, topics=args.topics,
+                        language=args.language, hits=args.hits, threads=args.threads,
+                        batch_size=args.batch_size or 256, k1=args.k1, b=args.b, run_tag=args.run_tag or "bm25",
+                        strip_accents=args.strip_accents)
     print(f"{len(result.run)} queries → {args.output}", file=sys.stderr)
     return 0
 

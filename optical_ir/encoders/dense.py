@@ -1,0 +1,153 @@
+"""A dense text encoder: a ``transformers`` model plus its explicit :class:`EncoderConfig`.
+
+For a text :math:`x` with token vectors :math:`h_1, \\dots, h_n` (attention mask
+:math:`m_i`), the encoder returns
+
+.. math:: e(x) = \\frac{v}{\\lVert v \\rVert_2}, \\qquad
+          v = \\frac{\\sum_i m_i h_i}{\\sum_i m_i} \\ (\\text{mean}) \\quad\\text{or}\\quad v = h_1 \\ (\\text{cls}),
+
+without the division by the norm when ``normalize`` is off. The token vectors themselves
+(:meth:`DenseEncoder.token_vectors`) are what OPTICAL aligns by optimal transport.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import EncoderConfig, EncoderConfigError, Kind, has_config
+from .embedded import resolve
+
+
+class EmptyQueryError(ValueError):
+    """A query with no text."""
+
+
+class DenseEncoder:
+    """Encode queries and passages into vectors, batched, on ``cpu`` or ``cuda``.
+
+    Parameters
+    ----------
+    model
+        An embedded model name (``multilingual-e5-small``, ``all-MiniLM-L6-v2``), a model
+        directory, or a Hugging Face id.
+    config
+        The encoder configuration. Default: the directory's ``optical_ir-encoder.json``;
+        a directory or id without one needs it given explicitly.
+    device
+        ``cpu``, ``cuda`` or ``cuda:N``.
+    """
+
+    def __init__(self, model: str | os.PathLike[str], config: EncoderConfig | None = None,
+                 device: str = "cpu") -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        self.name = str(model)
+        self.path = resolve(model)
+        local = Path(self.path).is_dir()
+        if config is None:
+            if not local:
+                raise EncoderConfigError(
+                    f"{self.name}: give the encoder configuration (pooling, prefixes, normalisation) for a "
+                    f"Hugging Face model, e.g. --pooling mean --query-prefix 'query: ' --passage-prefix 'passage: '; "
+                    f"nothing is guessed from a model's name")
+            config = EncoderConfig.load(self.path)
+        elif local and not has_config(self.path) and not Path(self.path, "config.json").is_file():
+            raise EncoderConfigError(f"{self.path} is not a model directory (no config.json)")
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise RuntimeError(f"--device {device}: torch sees no CUDA device here; use --device cpu")
+        self.device = torch.device(device)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
+        self.model = AutoModel.from_pretrained(self.path).to(self.device).eval()
+        hidden = int(self.model.config.hidden_size)
+        if config.dim is not None and config.dim != hidden:
+            raise EncoderConfigError(
+                f"{self.path}: its {Path(self.path) / 'optical_ir-encoder.json'} says dim {config.dim}, "
+                f"but the model's vectors have {hidden}; the config belongs to another model")
+        self.config = config if config.dim is not None else config.with_(dim=hidden)
+
+    @property
+    def dim(self) -> int:
+        assert self.config.dim is not None
+        return self.config.dim
+
+    def __repr__(self) -> str:
+        return f"DenseEncoder({self.name!r}, {self.config}, device={self.device})"
+
+    # -- tensors (differentiable; used for training) ------------------------------------------
+    def tokenize(self, texts: Sequence[str], kind: Kind) -> Any:
+        prefix = self.config.prefix(kind)
+        batch = self.tokenizer([prefix + t for t in texts], padding=True, truncation=True,
+                               max_length=self.config.max_length, return_tensors="pt")
+        return batch.to(self.device)
+
+    def token_vectors(self, texts: Sequence[str], kind: Kind) -> tuple[Any, Any, Any]:
+        """Last-layer token vectors ``(B, T, H)``, attention mask ``(B, T)`` and input ids."""
+        batch = self.tokenize(texts, kind)
+        inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        hidden = self.model(**inputs).last_hidden_state
+        return hidden, batch["attention_mask"], batch["input_ids"]
+
+    def pool(self, hidden: Any, mask: Any) -> Any:
+        import torch
+
+        if self.config.pooling == "cls":
+            vec = hidden[:, 0]
+        else:
+            m = mask.unsqueeze(-1).to(hidden.dtype)
+            vec = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(vec, dim=-1) if self.config.normalize else vec
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> Any:
+        """Pooled vectors as a tensor ``(B, dim)`` (keeps the autograd graph)."""
+        hidden, mask, _ = self.token_vectors(texts, kind)
+        return self.pool(hidden, mask)
+
+    # -- arrays (inference) ----------------------------------------------------------------------
+    def encode(self, texts: Sequence[str], kind: Kind = "query", batch_size: int = 64,
+               progress: bool = False) -> np.ndarray:
+        """Vectors ``(len(texts), dim)`` as float32, in the order of ``texts``.
+
+        Texts are batched by length (less padding); a query that is empty or only white
+        space raises :class:`EmptyQueryError`.
+        """
+        import torch
+        from tqdm.auto import tqdm
+
+        if isinstance(texts, str):
+            raise TypeError("encode takes a list of texts; use encode([text])[0] for one")
+        if kind == "query":
+            for i, t in enumerate(texts):
+                if not t or not t.strip():
+                    raise EmptyQueryError(f"query {i} is empty; an empty query has no vector "
+                                          f"(drop it, or give it text)")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with torch.inference_mode(), tqdm(total=len(texts), desc=f"encoding {kind}s", unit=kind,
+                                          disable=not progress) as bar:
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                vec = self.embed([texts[i] for i in idx], kind)
+                out[idx] = vec.float().cpu().numpy()
+                bar.update(len(idx))
+        return out
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        return self.encode(texts, "query", batch_size, progress)
+
+    def encode_passages(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        return self.encode(texts, "passage", batch_size, progress)
+
+    def save(self, target: str | os.PathLike[str], **config_changes: Any) -> Path:
+        """Write weights, tokenizer and encoder config (a loadable model directory)."""
+        target = Path(target)
+        target.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(target)
+        self.tokenizer.save_pretrained(target)
+        self.config.with_(**config_changes).save(target)
+        return target
