@@ -1,9 +1,10 @@
 """Regenerate the TREC runs and MAP tables declared in a reproduction config (Pyserini 2CR style).
 
 The config (``reproduce/conditions.yaml``) lists, per collection, the languages and the
-conditions; each condition has the command that makes its run (``{lang}``, ``{run}`` and
-``{condition}`` are filled in) and, optionally, the expected score per language with an
-absolute tolerance. For every collection this writes into ``runs/<collection>/``:
+conditions; each condition has the command that makes its run (``{lang}``, ``{run}``,
+``{condition}``, ``{dataset}`` and ``{runs}``, the collection's run directory, are filled
+in) and, optionally, the expected score per language with an absolute tolerance.
+For every collection this writes into ``runs/<collection>/``:
 
 * ``<condition>.<lang>.trec`` — the TREC run (run tag = condition);
 * ``results.csv`` — ``collection,condition,lang,measure,value,n_queries``;
@@ -90,7 +91,7 @@ def plan(config: dict[str, Any], runs_dir: Path, collections: Sequence[str] | No
                 run = runs_dir / cname / f"{name}.{lang}.trec"
                 dataset = cond.get("dataset", coll["dataset"]).format(lang=lang)
                 command = " ".join(cond["command"].split()).format(
-                    lang=lang, run=run, condition=name, dataset=dataset)
+                    lang=lang, run=run, condition=name, dataset=dataset, runs=runs_dir / cname)
                 jobs.append(Job(cname, name, lang, dataset, run, command))
     return jobs
 

@@ -91,21 +91,23 @@ def report_empty(empty: Sequence[str]) -> None:
               f"results: {shown}", file=sys.stderr)
 
 
-def search(dataset: str | None, output: str | os.PathLike[str], *, index: str | None = None,
-           topics: str | None = None, language: str | None = None, hits: int = 1000,
-           threads: int = 2, batch_size: int = 256, k1: float = 0.9, b: float = 0.4,
-           run_tag: str = "bm25", strip_accents: bool = False) -> SearchResult:
-    """Run BM25 for a dataset (or topics file) and write the TREC run to ``output``."""
+def query_lang(dataset: str | None, language: str | None) -> str:
     from .languages import canonical
 
     if language:
-        lang = canonical(language)
-    elif dataset:
+        return canonical(language)
+    if dataset:
         from .collections import load, query_language
 
-        lang = query_language(load(dataset))
-    else:
-        raise ValueError("give --language for a topics file without --dataset")
+        return query_language(load(dataset))
+    raise ValueError("give --language for a topics file without --dataset")
+
+
+def bm25(dataset: str | None, *, index: str | None = None, topics: str | None = None, language: str | None = None,
+         hits: int = 1000, threads: int = 2, batch_size: int = 256, k1: float = 0.9, b: float = 0.4,
+         strip_accents: bool = False) -> tuple[SearchResult, list[tuple[str, str]]]:
+    """BM25 for a dataset (or topics file): the result and the topics, nothing written."""
+    lang = query_lang(dataset, language)
     if index is None:
         if not dataset:
             raise ValueError("give --index, or --dataset to build or reuse its index")
@@ -113,7 +115,16 @@ def search(dataset: str | None, output: str | os.PathLike[str], *, index: str | 
 
         index = str(build_lucene_index(dataset, threads=threads))
     topic_list = load_topics(dataset, topics)
-    result = bm25_search(topic_list, index, lang, hits, threads, batch_size, k1, b, strip_accents)
+    return bm25_search(topic_list, index, lang, hits, threads, batch_size, k1, b, strip_accents), topic_list
+
+
+def search(dataset: str | None, output: str | os.PathLike[str], *, index: str | None = None,
+           topics: str | None = None, language: str | None = None, hits: int = 1000,
+           threads: int = 2, batch_size: int = 256, k1: float = 0.9, b: float = 0.4,
+           run_tag: str = "bm25", strip_accents: bool = False) -> SearchResult:
+    """Run BM25 for a dataset (or topics file) and write the TREC run to ``output``."""
+    result, topic_list = bm25(dataset, index=index, topics=topics, language=language, hits=hits, threads=threads,
+                              batch_size=batch_size, k1=k1, b=b, strip_accents=strip_accents)
     report_empty(result.empty)
     write_run(result.run, output, run_tag, [qid for qid, _ in topic_list])
     return result
@@ -146,8 +157,7 @@ def dense(dataset: str | None, output: str | os.PathLike[str], encoder: DenseEnc
 
             stage1 = read_run(first_stage)
         else:
-            stage1 = search(dataset, os.devnull, topics=topics, hits=rerank_depth, threads=threads,
-                            k1=k1, b=b).run
+            stage1 = bm25(dataset, topics=topics, hits=rerank_depth, threads=threads, k1=k1, b=b)[0].run
         run = dense_rerank(stage1, todo, index, encoder, rerank_depth, batch_size)
     else:
         run = dense_search(todo, index, encoder, hits, batch_size, threads)

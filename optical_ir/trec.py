@@ -33,9 +33,15 @@ class TrecFormatError(ValueError):
 def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO]:
     """Write to a temporary file beside ``path`` and rename it into place on success.
 
-    A crash or an exception leaves any earlier ``path`` untouched and no partial file.
+    A crash or an exception leaves any earlier ``path`` untouched and no partial file. A
+    target that exists and is not a regular file (``/dev/null``, a pipe) is written directly,
+    never replaced.
     """
     target = Path(path)
+    if target.exists() and not target.is_file():
+        with open(target, mode, encoding=None if "b" in mode else "utf-8") as f:
+            yield f
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
