@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from collections.abc import Callable
 
 
 def add_data_flags(parser: argparse.ArgumentParser) -> None:
@@ -41,3 +44,23 @@ def add_encoder_flags(parser: argparse.ArgumentParser) -> None:
 def encoder_config_flags(args: argparse.Namespace) -> dict[str, object]:
     return {k: getattr(args, k, None) for k in ("pooling", "query_prefix", "passage_prefix", "normalize",
                                                  "max_length")}
+
+
+USER_ERRORS: tuple[type[BaseException], ...] = (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError,
+                                                OSError)
+
+
+def run(main: Callable[[], int], prog: str) -> int:
+    """Run a verb's ``main``; a user error (bad input, missing file, wrong Java) is one line, exit 2.
+
+    ``OPTICAL_IR_DEBUG=1`` shows the traceback instead.
+    """
+    from .jvm import JavaError
+
+    try:
+        return main()
+    except (*USER_ERRORS, JavaError) as err:
+        if os.environ.get("OPTICAL_IR_DEBUG"):
+            raise
+        print(f"python -m optical_ir.{prog}: error: {err}", file=sys.stderr)
+        return 2

@@ -32,6 +32,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import cli
+
 
 def _value(argv: list[str], flag: str) -> str | None:
     for i, a in enumerate(argv):
@@ -139,4 +141,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main, "run_pyserini"))
