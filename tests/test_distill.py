@@ -1,0 +1,84 @@
+"""The distillation loop: a tiny real run, determinism, resume after an interruption, reruns, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from optical_ir import distill as distill_mod
+from optical_ir.distill import DistillConfig, distill, read_distill_info
+from optical_ir.encoders import DenseEncoder
+
+from .conftest import needs_mirror
+
+pytestmark = [needs_mirror]
+
+PROBE = ["Rais wa Kenya alizungumza jijini Nairobi.", "Mvua kubwa ilinyesha Lagos."]
+
+
+def _config(method: str = "optical", epochs: int = 2) -> DistillConfig:
+    # all-MiniLM-L6-v2 as teacher and student: small and fast; the loop is what is tested
+    return DistillConfig(languages=("sw",), method=method, teacher="all-MiniLM-L6-v2", student="all-MiniLM-L6-v2",
+                         max_pairs=12, epochs=epochs, batch_size=4, max_length=32, lr=1e-4,
+                         sinkhorn_iterations=20)
+
+
+def _vectors(path: Path) -> np.ndarray:
+    return DenseEncoder(path).encode(PROBE, "query")
+
+
+@pytest.mark.parametrize("method", ["optical", "mse", "token-uniform", "token-position"])
+def test_each_method_trains_a_loadable_student(method: str, tmp_path: Path) -> None:
+    out = distill(_config(method, epochs=1), tmp_path / method)
+    info = read_distill_info(out)
+    assert info is not None and info["finished"] and info["pairs"] == 12
+    assert np.isfinite(info["history"][0]["loss"])
+    student = DenseEncoder(out)
+    assert student.config.base_model == "all-MiniLM-L6-v2" and student.dim == 384
+    before = DenseEncoder("all-MiniLM-L6-v2").encode(PROBE, "query")
+    assert not np.allclose(student.encode(PROBE, "query"), before)  # training moved it
+
+
+def test_deterministic_and_resumes_after_an_interruption(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    straight = distill(_config(), tmp_path / "straight")
+    again = distill(_config(), tmp_path / "again")
+    np.testing.assert_array_equal(_vectors(straight), _vectors(again))
+
+    real_save = distill_mod._save_checkpoint
+    calls = {"n": 0}
+
+    def save_then_crash(*args: object, **kwargs: object) -> None:
+        real_save(*args, **kwargs)  # type: ignore[arg-type]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt("simulated interruption after epoch 1")
+
+    monkeypatch.setattr(distill_mod, "_save_checkpoint", save_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        distill(_config(), tmp_path / "resumed")
+    assert not (read_distill_info(tmp_path / "resumed") or {}).get("finished")
+    resumed = distill(_config(), tmp_path / "resumed")
+    info = read_distill_info(resumed)
+    assert info is not None and [h["epoch"] for h in info["history"]] == [1, 2]
+    np.testing.assert_allclose(_vectors(resumed), _vectors(straight), atol=1e-5)
+
+
+def test_finished_student_is_not_trained_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = distill(_config(epochs=1), tmp_path / "s")
+    monkeypatch.setattr(distill_mod, "training_pairs", lambda c: pytest.fail("trained again"))
+    assert distill(_config(epochs=1), out) == out
+    with pytest.raises(ValueError, match="another configuration"):
+        distill(_config(epochs=3), out)
+
+
+def test_bad_settings_are_clear_errors() -> None:
+    with pytest.raises(ValueError, match="unknown method 'ot'"):
+        DistillConfig(languages=("sw",), method="ot")
+    with pytest.raises(ValueError, match="'en' is not a source language"):
+        DistillConfig(languages=("en",))
+    with pytest.raises(ValueError, match="unknown language code 'xx'"):
+        DistillConfig(languages=("xx",))
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        DistillConfig(languages=("sw",), epochs=0)
