@@ -1,9 +1,11 @@
 """Regenerate the TREC runs and MAP tables declared in a reproduction config (Pyserini 2CR style).
 
 The config (``reproduce/conditions.yaml``) lists, per collection, the languages and the
-conditions; each condition has the command that makes its run (``{lang}``, ``{run}``,
-``{condition}``, ``{dataset}`` and ``{runs}``, the collection's run directory, are filled
-in) and, optionally, the expected score per language with an absolute tolerance.
+conditions; each condition has the command that makes its run, or a list of commands run
+in order (e.g. distil a student, then search with it); ``{lang}``, ``{run}``,
+``{condition}``, ``{dataset}``, ``{runs}`` (the collection's run directory) and ``{cache}``
+(``$OPTICAL_IR_CACHE``, for models that are never committed) are filled in; and,
+optionally, the expected score per language with an absolute tolerance.
 For every collection this writes into ``runs/<collection>/``:
 
 * ``<condition>.<lang>.trec`` — the TREC run (run tag = condition);
@@ -38,6 +40,7 @@ from typing import Any, NamedTuple
 from . import cli
 from .evaluate import DEFAULT_MEASURES, evaluate
 from .languages import get_language
+from .mirror import cache_dir
 from .trec import atomic_write
 
 RESULTS_FIELDS = ("collection", "condition", "lang", "measure", "value", "n_queries")
@@ -50,6 +53,7 @@ class Job(NamedTuple):
     dataset: str
     run: Path
     command: str
+    """One command; several are joined by `` && ``."""
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -90,14 +94,20 @@ def plan(config: dict[str, Any], runs_dir: Path, collections: Sequence[str] | No
             for lang in _languages(coll, cond):
                 run = runs_dir / cname / f"{name}.{lang}.trec"
                 dataset = cond.get("dataset", coll["dataset"]).format(lang=lang)
-                command = " ".join(cond["command"].split()).format(
-                    lang=lang, run=run, condition=name, dataset=dataset, runs=runs_dir / cname)
+                commands = cond["command"] if isinstance(cond["command"], list) else [cond["command"]]
+                command = " && ".join(" ".join(c.split()).format(
+                    lang=lang, run=run, condition=name, dataset=dataset, runs=runs_dir / cname, cache=cache_dir())
+                    for c in commands)
                 jobs.append(Job(cname, name, lang, dataset, run, command))
     return jobs
 
 
 def execute(command: str) -> None:
-    """Run one condition's command (in-process for ``python -m optical_ir.<verb>``)."""
+    """Run one condition's command(s) (in-process for ``python -m optical_ir.<verb>``)."""
+    if " && " in command:
+        for part in command.split(" && "):
+            execute(part)
+        return
     argv = shlex.split(command)
     if len(argv) >= 3 and argv[:2] == ["python", "-m"] and argv[2].startswith("optical_ir."):
         status = importlib.import_module(argv[2]).main(argv[3:])

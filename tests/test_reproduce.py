@@ -76,3 +76,19 @@ def test_reproduce_check_flags_a_changed_run(tmp_path: Path) -> None:
     lines = run.read_text().splitlines()
     run.write_text("\n".join(line for line in lines if line.split()[3] != "1") + "\n")  # drop every top hit
     assert main(args) == 1
+
+
+def test_a_condition_may_chain_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from optical_ir import reproduce
+
+    config = {"collections": {"c": {"dataset": "optical-ir/ntrex/{lang}-en/test", "languages": ["sw"],
+                                    "conditions": {"two": {"command": [
+                                        "python -m optical_ir.distill --language {lang} --output {cache}/s.{lang}",
+                                        "python -m optical_ir.search --encoder {cache}/s.{lang} --output {run}"]}}}}}
+    [job] = plan(config, tmp_path)
+    first, second = job.command.split(" && ")
+    assert first.endswith(f"{reproduce.cache_dir()}/s.sw") and second.endswith(str(tmp_path / "c" / "two.sw.trec"))
+    seen: list[str] = []
+    monkeypatch.setattr(reproduce.subprocess, "run", lambda argv, check: seen.append(argv[0]))
+    reproduce.execute("echo one && echo two")
+    assert seen == ["echo", "echo"]
