@@ -34,7 +34,7 @@ Choices (the paper's full text is not available offline; each is an option):
   differentiated through the Sinkhorn iterations.
 
 POT (``ot.sinkhorn(..., method="sinkhorn_log")``) is the reference implementation; the tests
-compare against it, and ``benchmarks/ot.py`` compares speed with a per-pair POT loop.
+compare against it, and ``benchmarks/sinkhorn.py`` compares speed with a per-pair POT loop.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ All comparisons are made in one run, on the same inputs:
   distillation on the same batches;
 * the peak resident memory of the process.
 
-    python benchmarks/ot.py [--pairs 64] [--batch-size 16] [--device cpu|cuda] [--output benchmarks/ot.json]
+    python benchmarks/sinkhorn.py [--pairs 64] [--batch-size 16] [--device cpu|cuda] [--output benchmarks/sinkhorn.json]
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--output", default="benchmarks/ot.json")
+    parser.add_argument("--output", default="benchmarks/sinkhorn.json")
     args = parser.parse_args()
 
     import numpy as np
