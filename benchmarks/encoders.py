@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from _measure import peak_rss_mib
 
 MODEL = "multilingual-e5-small"
 
@@ -58,16 +59,6 @@ def _pair(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple[flo
     return statistics.median(ta), statistics.median(tb)
 
 
-def _peak_rss_mib() -> float:
-    """Peak resident memory of this process (VmHWM; ru_maxrss where /proc is missing)."""
-    status = Path("/proc/self/status")
-    if status.is_file():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _memory_child(side: str, n_queries: int) -> None:
     """Load one query encoder, encode the queries, print the peak RSS in MiB."""
     try:  # a forked child starts with its parent's peak; reset it (Linux ≥ 4.0)
@@ -81,7 +72,7 @@ def _memory_child(side: str, n_queries: int) -> None:
     from optical_ir.encoders import embedded_dir
 
     path = str(embedded_dir(MODEL))
-    before = _peak_rss_mib()
+    before = peak_rss_mib()
     if side == "ours":
         from optical_ir.encoders.plugins import OpticalQueryEncoder
 
@@ -92,7 +83,7 @@ def _memory_child(side: str, n_queries: int) -> None:
         enc = AutoQueryEncoder(path, pooling="mean", l2_norm=True, prefix="query:")
     for q in queries:
         enc.encode(q)
-    peak = _peak_rss_mib()
+    peak = peak_rss_mib()
     print(json.dumps({"peak_rss_mib": peak, "model_and_encoding_mib": peak - before}))
 
 

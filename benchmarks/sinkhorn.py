@@ -24,12 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-
-def _peak_rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from _measure import peak_rss_mib
 
 
 def _median_time(fn: Any, repeats: int, sync: Any) -> float:
@@ -154,7 +149,7 @@ def main() -> int:
     results["training"] = {"optical_pairs_per_second": len(pairs) / t_opt, "mse_pairs_per_second": len(pairs) / t_mse,
                            "optical_over_mse_time": t_opt / t_mse, "ot_share_of_step": t_ot / t_opt,
                            "ot_ms_per_batch": 1000 * t_ot / len(batches)}
-    results["peak_rss_mib"] = _peak_rss_mib()
+    results["peak_rss_mib"] = peak_rss_mib()
     if device.type == "cuda":
         results["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
 

@@ -46,8 +46,9 @@ def encoder_config_flags(args: argparse.Namespace) -> dict[str, object]:
                                                  "max_length")}
 
 
-USER_ERRORS: tuple[type[BaseException], ...] = (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError,
-                                                OSError)
+USER_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError)
+"""Missing or unreadable files (``MissingDataError``, ``FileExistsError`` … are ``OSError``s) and bad
+input (``UnknownLanguageError``, ``EncoderConfigError``, ``TrecFormatError`` … are ``ValueError``s)."""
 
 
 def run(main: Callable[[], int], prog: str) -> int:

@@ -19,8 +19,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,12 +26,8 @@ from typing import Any
 import numpy as np
 
 from .encoders import DenseEncoder, EncoderConfig
-from .index import INDEX_CONFIG, default_index_dir, docs_fingerprint, read_index_config
+from .index import IndexMismatchError, building, default_index_dir, docs_fingerprint, read_index_config, reusable
 from .trec import Run
-
-
-class IndexMismatchError(ValueError):
-    """An index that does not fit the documents or the query encoder."""
 
 
 def encoder_key(encoder: DenseEncoder) -> str:
@@ -66,55 +60,35 @@ def build_faiss_index(dataset_id: str, encoder: DenseEncoder, index_dir: str | o
 
     dataset = load(dataset_id)
     target = Path(index_dir) if index_dir else default_faiss_dir(dataset_id, encoder)
+    n_docs = dataset.docs_count()
     fingerprint = docs_fingerprint(dataset)
-    config = read_index_config(target)
-    if config and not overwrite:
-        if config.get("docs_fingerprint") != fingerprint:
-            raise IndexMismatchError(f"{target} indexes other documents than {dataset_id}; pass --overwrite "
-                                     f"or another --index")
-        if config.get("encoder_config") != encoder.config.to_dict():
-            raise IndexMismatchError(f"{target} was made by another encoder ({config.get('encoder')}); pass "
-                                     f"--overwrite or another --index")
+    if reusable(target, dataset_id, n_docs, fingerprint, overwrite, {"encoder_config": encoder.config.to_dict()}):
         return target
-    if target.exists() and not config and any(target.iterdir()) and not overwrite:
-        raise FileExistsError(f"{target} exists and is not an optical_ir index; pass --overwrite")
     from pyserini.encode.optional import FaissRepresentationWriter
 
     doc_encoder = OpticalDocumentEncoder(encoder, batch_size=batch_size)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    start = time.time()
-    n_docs = dataset.docs_count()
-    writer = FaissRepresentationWriter(str(tmp), dimension=encoder.dim)
-    ids: list[str] = []
-    texts: list[str] = []
-    with writer, tqdm(total=n_docs, desc=f"encoding {dataset_id} documents", unit="doc") as bar:
-        def flush() -> None:
-            if ids:
-                writer.write({"id": list(ids), "vector": doc_encoder.encode(texts)})
-                bar.update(len(ids))
-                ids.clear()
-                texts.clear()
+    config = {"dataset": dataset_id, "docs_namespace": dataset.docs_namespace(), "docs_count": n_docs,
+              "docs_fingerprint": fingerprint, "kind": "faiss", "faiss": "IndexFlatIP", "dim": encoder.dim,
+              "encoder": encoder.name, "encoder_config": encoder.config.to_dict()}
+    with building(target, config) as tmp:
+        writer = FaissRepresentationWriter(str(tmp), dimension=encoder.dim)
+        ids: list[str] = []
+        texts: list[str] = []
+        with writer, tqdm(total=n_docs, desc=f"encoding {dataset_id} documents", unit="doc") as bar:
+            def flush() -> None:
+                if ids:
+                    writer.write({"id": list(ids), "vector": doc_encoder.encode(texts)})
+                    bar.update(len(ids))
+                    ids.clear()
+                    texts.clear()
 
-        for doc in dataset.docs_iter():
-            ids.append(doc.doc_id)
-            texts.append(doc.default_text())
-            if len(ids) >= chunk:
-                flush()
-        flush()
-    from . import __version__
-
-    (tmp / INDEX_CONFIG).write_text(json.dumps({
-        "dataset": dataset_id, "docs_namespace": dataset.docs_namespace(), "docs_count": n_docs,
-        "docs_fingerprint": fingerprint, "kind": "faiss", "faiss": "IndexFlatIP", "dim": encoder.dim,
-        "encoder": encoder.name, "encoder_config": encoder.config.to_dict(),
-        "seconds": round(time.time() - start, 2), "optical_ir": __version__,
-    }, indent=2, ensure_ascii=False) + "\n")
-    encoder.config.save(tmp)  # the passage encoder that made the vectors, beside them
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(tmp, target)
+            for doc in dataset.docs_iter():
+                ids.append(doc.doc_id)
+                texts.append(doc.default_text())
+                if len(ids) >= chunk:
+                    flush()
+            flush()
+        encoder.config.save(tmp)  # the passage encoder that made the vectors, beside them
     return target
 
 
@@ -200,15 +174,13 @@ def encoder_from_args(model: str, *, pooling: str | None = None, query_prefix: s
                       passage_prefix: str | None = None, normalize: bool | None = None,
                       max_length: int | None = None, device: str = "cpu") -> DenseEncoder:
     """Load a model; configuration flags, when given, override or supply its config."""
-    from .encoders.config import has_config
-    from .encoders.embedded import resolve
+    from .encoders.embedded import saved_config
 
     flags = {k: v for k, v in dict(pooling=pooling, query_prefix=query_prefix, passage_prefix=passage_prefix,
                                    normalize=normalize, max_length=max_length).items() if v is not None}
     if not flags:
         return DenseEncoder(model, device=device)
-    path = resolve(model)
-    base = EncoderConfig.load(path) if Path(path).is_dir() and has_config(path) else None
+    base = saved_config(model)
     if base is None and "pooling" not in flags:
         from .encoders import EncoderConfigError
 

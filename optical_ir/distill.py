@@ -39,6 +39,7 @@ Command line::
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -46,7 +47,7 @@ import random
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,6 @@ class DistillConfig:
     sentence_weight: float = 0.0
     freeze_embeddings: bool = True
     seed: int = 13
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         from .bitext import resolve_sources
@@ -187,16 +187,12 @@ class _Side:
     def run(self, texts: Sequence[str]) -> tuple[Any, Any, Any]:
         """Token vectors ``(B, T, H)``, content mask ``(B, T)``, pooled sentence vectors ``(B, H)``."""
         enc = self.encoder
-        batch = enc.tokenizer([enc.config.query_prefix + t for t in texts], padding=True, truncation=True,
-                              max_length=self.max_length, return_tensors="pt", return_special_tokens_mask=True)
-        special = batch.pop("special_tokens_mask")
-        batch = batch.to(enc.device)
-        inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-        hidden = enc.model(**inputs).last_hidden_state
-        content = batch["attention_mask"].clone()
-        content[special.to(enc.device).bool()] = 0
+        batch = enc.tokenize(texts, "query", self.max_length, special_tokens_mask=True)
+        hidden = enc.forward(batch)
+        special = batch["special_tokens_mask"].bool()
+        content = batch["attention_mask"].masked_fill(special, 0)
         if self.n_prefix:
-            first = special.to(enc.device).long().argmin(dim=1)  # first non-special token
+            first = special.long().argmin(dim=1)  # first non-special token
             for i in range(content.shape[0]):
                 content[i, first[i] : first[i] + self.n_prefix] = 0
         return hidden, content, enc.pool(hidden, batch["attention_mask"])
@@ -397,14 +393,10 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
 
 def _base_model(student: str) -> str:
     """The base model a student starts from, as its encoder config names it."""
-    from .encoders import EncoderConfig
-    from .encoders.config import has_config
-    from .encoders.embedded import resolve
+    from .encoders.embedded import saved_config
 
-    path = resolve(student)
-    if Path(path).is_dir() and has_config(path):
-        return EncoderConfig.load(path).base_model or str(student)
-    return str(student)
+    config = saved_config(student)
+    return (config.base_model if config else "") or str(student)
 
 
 def _save_checkpoint(student: Any, ckpt: Path, config: DistillConfig, epoch: int, history: list[dict[str, Any]],
@@ -440,13 +432,12 @@ def validation_map(student: Any, teacher: Any, languages: Sequence[str], hits: i
     """
     from .dense import build_faiss_index, dense_search
     from .evaluate import evaluate
+    from .search import load_topics
 
     scores = []
     for lang in languages:
         dataset = f"optical-ir/ntrex/{lang}-en/train"
         index = build_faiss_index(dataset, teacher)
-        from .search import load_topics
-
         run = dense_search(load_topics(dataset), index, student, hits=hits)
         scores.append(evaluate(run, dataset, ["AP"]).aggregates["AP"])
     return round(sum(scores) / len(scores), 4)
@@ -474,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="differentiate through the Sinkhorn iterations (default: plan held constant)")
     parser.add_argument("--sentence-weight", type=float, default=d.sentence_weight,
                         help="weight of an extra sentence-level MSE term (token-level methods)")
-    parser.add_argument("--freeze-embeddings", action=__import__("argparse").BooleanOptionalAction,
+    parser.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction,
                         default=d.freeze_embeddings, help="keep the word embeddings fixed")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")

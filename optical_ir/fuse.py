@@ -17,6 +17,7 @@ Command line::
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Sequence
 
@@ -79,9 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--method", choices=METHODS, default="rrf", help="fusion method")
     parser.add_argument("--rrf-k", type=int, default=60, help="RRF constant k")
     parser.add_argument("--alpha", type=float, default=0.5, help="interpolation weight of the first run")
-    parser.add_argument("--normalize", action="store_true", default=True,
+    parser.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=True,
                         help="min-max scale each run before interpolation")
-    parser.add_argument("--no-normalize", action="store_false", dest="normalize")
     parser.add_argument("--depth", type=int, default=None, help="results of each run considered (default: all)")
     parser.add_argument("--hits", type=int, default=1000, help="results per query in the output")
     parser.add_argument("--run-tag", help="tag in the run's last column (default: the method)")

@@ -10,9 +10,10 @@ Without ``--encoder`` this is a Lucene index for BM25; with it, a FAISS index of
 encoder's passage vectors in Pyserini's layout (see :mod:`optical_ir.dense`). Without
 ``--index`` the index goes to ``$OPTICAL_IR_CACHE/indexes/{lucene,faiss}/<document set>``
 (FAISS: one sub-directory per encoder); datasets that share their documents (every
-language of ``optical-ir/ntrex/*/test``) share it. The index is built in a temporary directory and renamed into place
-when complete, with ``optical_ir-index.json`` (the configuration that made it) inside; a
-rerun finds it and skips the work unless ``--overwrite`` is given.
+language of ``optical-ir/ntrex/*/test``) share it. Either kind is built in a temporary
+directory and renamed into place when complete, with ``optical_ir-index.json`` (the
+configuration that made it) inside; a rerun finds it and skips the work unless
+``--overwrite`` is given.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,63 @@ def read_index_config(index_dir: str | os.PathLike[str]) -> dict[str, Any] | Non
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+class IndexMismatchError(ValueError):
+    """An index that does not fit the documents, or the settings, it is asked for."""
+
+
+def reusable(target: Path, dataset_id: str, n_docs: int, fingerprint: str, overwrite: bool,
+             settings: dict[str, Any] | None = None) -> bool:
+    """True if ``target`` is a finished index of these documents made with ``settings``.
+
+    Raises
+    ------
+    IndexMismatchError
+        If it indexes other documents, or was made with other settings (unless ``overwrite``).
+    FileExistsError
+        If ``target`` holds something that is not an optical_ir index (unless ``overwrite``).
+    """
+    config = read_index_config(target)
+    if config and not overwrite:
+        if config.get("docs_fingerprint") != fingerprint:
+            raise IndexMismatchError(
+                f"{target} indexes other documents ({config.get('docs_count')} of "
+                f"{config.get('dataset')}) than {dataset_id} has ({n_docs}); pass --overwrite "
+                f"or another --index"
+            )
+        for key, value in (settings or {}).items():
+            if config.get(key) != value:
+                made_by = f" (made by {config['encoder']})" if config.get("encoder") else ""
+                raise IndexMismatchError(f"{target} was made with another {key}{made_by}; pass --overwrite "
+                                         f"or another --index")
+        return True
+    if target.exists() and not config and any(target.iterdir()) and not overwrite:
+        raise FileExistsError(f"{target} exists and is not an optical_ir index; pass --overwrite")
+    return False
+
+
+@contextmanager
+def building(target: Path, config: dict[str, Any]) -> Iterator[Path]:
+    """A temporary directory to build an index in; when the block succeeds, ``config`` (with
+    the seconds it took) is written into it and it replaces ``target``. A failure leaves
+    ``target`` as it was and no temporary directory."""
+    from . import __version__
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    start = time.time()
+    try:
+        yield tmp
+        (tmp / INDEX_CONFIG).write_text(json.dumps(
+            {**config, "seconds": round(time.time() - start, 2), "optical_ir": __version__},
+            indent=2, ensure_ascii=False) + "\n")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def build_lucene_index(dataset_id: str, index_dir: str | os.PathLike[str] | None = None,
                        threads: int = 2, overwrite: bool = False, batch_size: int = 1000) -> Path:
     """Index the documents of ``dataset_id`` with Anserini and return the index directory."""
@@ -71,47 +130,26 @@ def build_lucene_index(dataset_id: str, index_dir: str | os.PathLike[str] | None
     target = Path(index_dir) if index_dir else default_index_dir(dataset_id)
     n_docs = dataset.docs_count()
     fingerprint = docs_fingerprint(dataset)
-    config = read_index_config(target)
-    if config and not overwrite:
-        if config.get("docs_fingerprint") != fingerprint:
-            raise ValueError(
-                f"{target} indexes other documents ({config.get('docs_count')} of "
-                f"{config.get('dataset')}) than {dataset_id} has ({n_docs}); pass --overwrite "
-                f"or another --index"
-            )
+    if reusable(target, dataset_id, n_docs, fingerprint, overwrite):
         return target
-    if target.exists() and not config and any(target.iterdir()) and not overwrite:
-        raise FileExistsError(f"{target} exists and is not an optical_ir index; pass --overwrite")
     from . import jvm
 
     jvm.start()
     from pyserini.index.lucene import LuceneIndexer
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    start = time.time()
-    indexer = LuceneIndexer(args=["-index", str(tmp), *LUCENE_ARGS], threads=threads)
-    batch: list[dict[str, str]] = []
-    for doc in tqdm(dataset.docs_iter(), total=n_docs, desc=f"indexing {dataset_id}", unit="doc"):
-        batch.append({"id": doc.doc_id, "contents": doc.default_text()})
-        if len(batch) >= batch_size:
+    config = {"dataset": dataset_id, "docs_namespace": dataset.docs_namespace(), "docs_count": n_docs,
+              "docs_fingerprint": fingerprint, "kind": "lucene", "anserini_args": list(LUCENE_ARGS)}
+    with building(target, config) as tmp:
+        indexer = LuceneIndexer(args=["-index", str(tmp), *LUCENE_ARGS], threads=threads)
+        batch: list[dict[str, str]] = []
+        for doc in tqdm(dataset.docs_iter(), total=n_docs, desc=f"indexing {dataset_id}", unit="doc"):
+            batch.append({"id": doc.doc_id, "contents": doc.default_text()})
+            if len(batch) >= batch_size:
+                indexer.add_batch_dict(batch)
+                batch = []
+        if batch:
             indexer.add_batch_dict(batch)
-            batch = []
-    if batch:
-        indexer.add_batch_dict(batch)
-    indexer.close()
-    from . import __version__
-
-    (tmp / INDEX_CONFIG).write_text(json.dumps({
-        "dataset": dataset_id, "docs_namespace": dataset.docs_namespace(), "docs_count": n_docs,
-        "docs_fingerprint": fingerprint, "kind": "lucene", "anserini_args": list(LUCENE_ARGS),
-        "seconds": round(time.time() - start, 2),
-        "optical_ir": __version__,
-    }, indent=2) + "\n")
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(tmp, target)
+        indexer.close()
     return target
 
 

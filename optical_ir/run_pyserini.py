@@ -57,17 +57,17 @@ def _set(argv: list[str], flag: str, value: str) -> None:
 
 def encoder_flags(argv: list[str]) -> list[str]:
     """Pyserini ``AutoQueryEncoder`` flags from an optical_ir model's saved configuration."""
-    from .encoders.config import EncoderConfig, EncoderConfigError, has_config
-    from .encoders.embedded import resolve
+    from .encoders.config import EncoderConfigError
+    from .encoders.embedded import resolve, saved_config
 
     argv = list(argv)
     model = _value(argv, "--encoder")
     if model is None:
         return argv
-    path = resolve(model)
-    if not (Path(path).is_dir() and has_config(path)):
+    config = saved_config(model)
+    if config is None:
         return argv  # a plain Hugging Face model: Pyserini's own flags apply
-    config = EncoderConfig.load(path)
+    path = resolve(model)
     _set(argv, "--encoder", path)
     wanted = {"--encoder-class": "auto", "--pooling": config.pooling}
     prefix = config.query_prefix

@@ -73,6 +73,16 @@ def test_finished_student_is_not_trained_again(tmp_path: Path, monkeypatch: pyte
         distill(_config(epochs=3), out)
 
 
+def test_validation_selects_an_epoch_by_train_collection_map(tmp_path: Path) -> None:
+    out = distill(_config(epochs=2), tmp_path / "v", validate=True)
+    info = read_distill_info(out)
+    assert info is not None
+    scores = [h["val_AP"] for h in info["history"]]
+    assert len(scores) == 2 and all(0.0 < s <= 1.0 for s in scores)
+    assert info["selected_epoch"] == 1 + scores.index(max(scores))
+    assert (out / "checkpoints" / "best" / "model.safetensors").is_file()
+
+
 def test_bad_settings_are_clear_errors() -> None:
     with pytest.raises(ValueError, match="unknown method 'ot'"):
         DistillConfig(languages=("sw",), method="ot")

@@ -80,18 +80,24 @@ class DenseEncoder:
         return f"DenseEncoder({self.name!r}, {self.config}, device={self.device})"
 
     # -- tensors (differentiable; used for training) ------------------------------------------
-    def tokenize(self, texts: Sequence[str], kind: Kind) -> Any:
+    def tokenize(self, texts: Sequence[str], kind: Kind, max_length: int | None = None,
+                 special_tokens_mask: bool = False) -> Any:
+        """The prefixed texts as a padded batch on the device (``max_length``: default the config's)."""
         prefix = self.config.prefix(kind)
         batch = self.tokenizer([prefix + t for t in texts], padding=True, truncation=True,
-                               max_length=self.config.max_length, return_tensors="pt")
+                               max_length=max_length or self.config.max_length, return_tensors="pt",
+                               return_special_tokens_mask=special_tokens_mask)
         return batch.to(self.device)
+
+    def forward(self, batch: Any) -> Any:
+        """Last-layer token vectors ``(B, T, H)`` of a :meth:`tokenize` batch."""
+        inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        return self.model(**inputs).last_hidden_state
 
     def token_vectors(self, texts: Sequence[str], kind: Kind) -> tuple[Any, Any, Any]:
         """Last-layer token vectors ``(B, T, H)``, attention mask ``(B, T)`` and input ids."""
         batch = self.tokenize(texts, kind)
-        inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-        hidden = self.model(**inputs).last_hidden_state
-        return hidden, batch["attention_mask"], batch["input_ids"]
+        return self.forward(batch), batch["attention_mask"], batch["input_ids"]
 
     def pool(self, hidden: Any, mask: Any) -> Any:
         import torch

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..mirror import cache_dir
-from .config import EncoderConfig
+from .config import EncoderConfig, has_config
 
 
 class EmbeddedModel(NamedTuple):
@@ -116,3 +116,10 @@ def resolve(model: str | os.PathLike[str]) -> str:
             f"no model directory {text}; give a directory, an embedded model ({', '.join(EMBEDDED)}) "
             f"or a Hugging Face id (owner/name)")
     return text
+
+
+def saved_config(model: str | os.PathLike[str]) -> EncoderConfig | None:
+    """The ``optical_ir-encoder.json`` of a model (embedded name or directory); ``None`` for a
+    model without one (e.g. a Hugging Face id)."""
+    path = resolve(model)
+    return EncoderConfig.load(path) if Path(path).is_dir() and has_config(path) else None
