@@ -103,12 +103,20 @@ def _test_english() -> set[str]:
             for i, a in enumerate(ntrex.article_of_line()) if split[a] == "test"}
 
 
-def load_bitext(lang: str, sources: str | Iterable[str] = DEFAULT_SOURCES) -> list[BitextPair]:
-    """Deduplicated X–English pairs of language ``lang`` from ``sources``."""
+def load_bitext(lang: str, sources: str | Iterable[str] = DEFAULT_SOURCES, holdout: bool = False) -> list[BitextPair]:
+    """Deduplicated X–English pairs of language ``lang`` from ``sources``.
+
+    ``holdout`` also drops every pair whose English side is a sentence of the NTREX dev
+    articles (``optical-ir/ntrex/<xx>-en/dev``), so that collection can validate training.
+    """
     language = get_language(lang)
     if language.code == "en":
         raise ValueError("bitext pairs a non-English language with English; got 'en'")
     blocked = _test_english()
+    if holdout:
+        from .collections import ntrex
+
+        blocked = blocked | {" ".join(e.split()) for e in ntrex.dev_english()}
     seen: set[tuple[str, str]] = set()
     out = []
     for name in resolve_sources(sources):

@@ -136,6 +136,26 @@ def dense_search(topics: Sequence[tuple[str, str]], index_dir: str | os.PathLike
     return run
 
 
+def exact_search(qids: Sequence[str], queries: np.ndarray, docids: Sequence[str], docs: np.ndarray,
+                 hits: int = 1000) -> Run:
+    """Exact inner-product top-``hits`` of each query vector over document vectors, in memory.
+
+    The ranking of a FAISS ``IndexFlatIP`` (ties broken by document id), without an index
+    on disk or Java: used for validation during training and on machines without Pyserini.
+    """
+    if queries.shape[0] != len(qids) or docs.shape[0] != len(docids):
+        raise ValueError("need one vector per query id and one per document id")
+    hits = min(hits, len(docids))
+    scores = queries.astype(np.float32) @ docs.astype(np.float32).T
+    run: Run = {}
+    for i, qid in enumerate(qids):
+        row = scores[i]
+        top = np.argpartition(-row, hits - 1)[:hits] if hits < len(docids) else np.arange(len(docids))
+        ranked = sorted(top.tolist(), key=lambda j: (-row[j], docids[j]))
+        run[qid] = {docids[j]: float(row[j]) for j in ranked}
+    return run
+
+
 def index_vectors(index_dir: str | os.PathLike[str]) -> tuple[list[str], np.ndarray]:
     """Document ids and their vectors, read back from a flat FAISS index."""
     import faiss
@@ -154,18 +174,26 @@ def rerank(first_stage: Run, topics: Sequence[tuple[str, str]], index_dir: str |
     """
     check_index(index_dir, encoder)
     docids, vectors = index_vectors(index_dir)
-    row = {d: i for i, d in enumerate(docids)}
     todo = [(qid, text) for qid, text in topics if first_stage.get(qid)]
     queries = encoder.encode([t for _, t in todo], "query", batch_size=batch_size, progress=True) if todo else None
+    return rerank_vectors(first_stage, [q for q, _ in todo], queries, docids, vectors, depth, where=str(index_dir))
+
+
+def rerank_vectors(first_stage: Run, qids: Sequence[str], queries: np.ndarray | None, docids: Sequence[str],
+                   docs: np.ndarray, depth: int = 100, where: str = "the document vectors") -> Run:
+    """:func:`rerank` on vectors in memory: ``queries[i]`` belongs to ``qids[i]``."""
+    row = {d: i for i, d in enumerate(docids)}
     run: Run = {}
-    for n, (qid, _) in enumerate(todo):
-        ranked = sorted(first_stage[qid].items(), key=lambda kv: (-kv[1], kv[0]))[:depth]
+    for n, qid in enumerate(qids):
+        ranked = sorted(first_stage.get(qid, {}).items(), key=lambda kv: (-kv[1], kv[0]))[:depth]
+        if not ranked:
+            continue
         missing = [d for d, _ in ranked if d not in row]
         if missing:
             raise IndexMismatchError(f"query {qid}: documents {missing[:3]} of the first-stage run are not in "
-                                     f"{index_dir}; the run and the index are of different collections")
+                                     f"{where}; the run and the index are of different collections")
         cand = [d for d, _ in ranked]
-        scores = vectors[[row[d] for d in cand]] @ queries[n]  # type: ignore[index]
+        scores = docs[[row[d] for d in cand]] @ queries[n]  # type: ignore[index]
         run[qid] = {d: float(s) for d, s in zip(cand, scores, strict=True)}
     return run
 

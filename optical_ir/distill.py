@@ -54,13 +54,14 @@ from typing import Any
 from . import cli
 
 METHODS = ("optical", "mse", "token-uniform", "token-position")
+MASSES = ("content", "pooled")
 DISTILL_FILE = "optical_ir-distill.json"
 STATE_FILE = "trainer_state.pt"
 
 
 @dataclass(frozen=True)
 class DistillConfig:
-    """Everything that determines a student (saved in ``optical_ir-distill.json``).
+    r"""Everything that determines a student (saved in ``optical_ir-distill.json``).
 
     Parameters
     ----------
@@ -81,8 +82,20 @@ class DistillConfig:
     eps, sinkhorn_iterations, cost, detach_plan
         OT: Sinkhorn's ε (in units of the cost), iterations, ``cosine`` or ``sqeuclidean``
         cost, plan held constant in the backward pass.
+    mass
+        Which tokens carry (uniform) transport mass, for the token-level methods:
+        ``content`` (no special, padding or prefix tokens; the default) or ``pooled`` (the
+        tokens the encoder pools: for mean pooling every real token). With ``pooled``
+        mass and the ``sqeuclidean`` cost, :math:`\langle T, C\rangle_F` bounds the squared
+        distance of the mean-pooled vectors from above (Jensen:
+        :math:`\bar x - \bar y = \sum_{ij} T_{ij}(x_i - y_j)`), so the token alignment
+        also pulls the sentence vectors together.
     sentence_weight
         Weight of the sentence-level MSE term added to a token-level loss.
+    holdout
+        Hold the NTREX dev articles (a fifth of the train articles) out of the bitext; the
+        validation MAP is then measured on ``optical-ir/ntrex/<xx>-en/dev``, sentences the
+        student never saw, instead of in-sample on ``…/train``.
     freeze_embeddings
         Keep the word embeddings fixed (96M of multilingual-e5-small's 118M parameters).
     seed
@@ -104,7 +117,9 @@ class DistillConfig:
     sinkhorn_iterations: int = 50
     cost: str = "cosine"
     detach_plan: bool = True
+    mass: str = "content"
     sentence_weight: float = 0.0
+    holdout: bool = False
     freeze_embeddings: bool = True
     seed: int = 13
 
@@ -121,6 +136,8 @@ class DistillConfig:
         object.__setattr__(self, "sources", resolve_sources(self.sources))
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.mass not in MASSES:
+            raise ValueError(f"unknown mass {self.mass!r}; choose one of {', '.join(MASSES)}")
         if self.cost not in METRICS:
             raise ValueError(f"unknown cost {self.cost!r}; choose one of {', '.join(METRICS)}")
         for name in ("epochs", "batch_size", "max_length", "sinkhorn_iterations"):
@@ -154,6 +171,13 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _saved_config(info: dict[str, Any]) -> DistillConfig | None:
+    try:
+        return DistillConfig.from_dict(info["config"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def read_distill_info(model_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     path = Path(model_dir) / DISTILL_FILE
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
@@ -165,7 +189,7 @@ def training_pairs(config: DistillConfig) -> list[tuple[str, str, str]]:
 
     out = []
     for lang in config.languages:
-        pairs = [(p.lang, p.source, p.english) for p in load_bitext(lang, config.sources)]
+        pairs = [(p.lang, p.source, p.english) for p in load_bitext(lang, config.sources, config.holdout)]
         if not pairs:
             raise ValueError(f"no bitext for {lang} in sources {', '.join(config.sources)}")
         if config.max_pairs is not None and len(pairs) > config.max_pairs:
@@ -175,11 +199,16 @@ def training_pairs(config: DistillConfig) -> list[tuple[str, str, str]]:
 
 
 class _Side:
-    """Tokenization with the mask of content tokens (no special, padding or prefix tokens)."""
+    """Tokenization with the mask of the tokens that carry transport mass.
 
-    def __init__(self, encoder: Any, max_length: int) -> None:
+    ``content``: no special, padding or prefix tokens. ``pooled``: the tokens the encoder's
+    pooling reads (every real token for mean pooling, the first for CLS pooling).
+    """
+
+    def __init__(self, encoder: Any, max_length: int, mass: str = "content") -> None:
         self.encoder = encoder
         self.max_length = max_length
+        self.mass = mass
         prefix = encoder.config.query_prefix
         ids = encoder.tokenizer(prefix.strip(), add_special_tokens=False)["input_ids"] if prefix.strip() else []
         self.n_prefix = len(ids)
@@ -189,6 +218,11 @@ class _Side:
         enc = self.encoder
         batch = enc.tokenize(texts, "query", self.max_length, special_tokens_mask=True)
         hidden = enc.forward(batch)
+        if self.mass == "pooled":
+            pooled = batch["attention_mask"].clone()
+            if enc.config.pooling == "cls":
+                pooled[:, 1:] = 0
+            return hidden, pooled, enc.pool(hidden, batch["attention_mask"])
         special = batch["special_tokens_mask"].bool()
         content = batch["attention_mask"].masked_fill(special, 0)
         if self.n_prefix:
@@ -289,12 +323,15 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 def distill(config: DistillConfig, output: str | os.PathLike[str], device: str = "cpu",
-            validate: bool = False, overwrite: bool = False) -> Path:
+            validate: bool = False, overwrite: bool = False, save_model: bool = True) -> Path:
     """Train a student with ``config`` into the model directory ``output``; return it.
 
     A finished student with the same configuration is returned as it is; an unfinished one
-    resumes from its last epoch checkpoint. ``validate`` computes MAP on the train-article
-    collection (``optical-ir/ntrex/<xx>-en/train``) after each epoch and keeps the best epoch.
+    resumes from its last epoch checkpoint. ``validate`` computes MAP after each epoch on the
+    train-article collection (``optical-ir/ntrex/<xx>-en/train``; with ``config.holdout``, on
+    the held-out ``…/dev``) and keeps the best epoch. ``save_model=False`` writes no weights
+    and no checkpoints, only ``optical_ir-distill.json`` (its per-epoch metrics): for
+    settings searches (:mod:`optical_ir.tune`), which need the metrics alone.
     """
     import torch
     from tqdm.auto import tqdm
@@ -304,7 +341,7 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
     out = Path(output)
     info = read_distill_info(out)
     if info and not overwrite:
-        if info.get("config") != config.to_dict():
+        if _saved_config(info) != config:
             raise ValueError(f"{out} holds a student trained with another configuration; pass --overwrite or "
                              f"another --output")
         if info.get("finished"):
@@ -331,7 +368,8 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
     student.model.train()
 
     pairs = training_pairs(config)
-    teacher_side, student_side = _Side(teacher, config.max_length), _Side(student, config.max_length)
+    teacher_side = _Side(teacher, config.max_length, config.mass)
+    student_side = _Side(student, config.max_length, config.mass)
     cache = _teacher_cache(teacher_side, [e for _, _, e in pairs], config.batch_size)
     params = [p for p in student.model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr)
@@ -373,15 +411,19 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
                                   "seconds": round(seconds, 1), "pairs_per_second": round(len(pairs) / seconds, 2)}
         if validate:
             student.model.eval()
-            record["val_AP"] = validation_map(student, teacher, config.languages)
+            record["val_AP"] = validation_map(student, teacher, config.languages,
+                                              split="dev" if config.holdout else "train")
             student.model.train()
         history.append(record)
-        _save_checkpoint(student, ckpt, config, epoch, history, optimizer, scheduler)
+        if save_model:
+            _save_checkpoint(student, ckpt, config, epoch, history, optimizer, scheduler)
         if validate and (best is None or record["val_AP"] > best["val_AP"]):
             best = record
-            _copy_model(ckpt, out / "checkpoints" / "best")
-    final = out / "checkpoints" / ("best" if validate and best is not None else "last")
-    _copy_model(final, out)
+            if save_model:
+                _copy_model(ckpt, out / "checkpoints" / "best")
+    if save_model:
+        final = out / "checkpoints" / ("best" if validate and best is not None else "last")
+        _copy_model(final, out)
     _write_json(out / DISTILL_FILE, {"config": config.to_dict(), "teacher": config.teacher,
                                       "teacher_config": teacher.config.to_dict(), "student_init": config.student,
                                       "pairs": len(pairs), "pairs_per_language": {
@@ -422,25 +464,43 @@ def _copy_model(src: Path, dst: Path) -> None:
             os.replace(dst / f".{f.name}.tmp", dst / f.name)
 
 
-def validation_map(student: Any, teacher: Any, languages: Sequence[str], hits: int = 100) -> float:
-    """Mean MAP over ``languages`` of the student's queries on ``optical-ir/ntrex/<xx>-en/train``
-    against the teacher's passage index (built once, cached).
+def validation_map(student: Any, teacher: Any, languages: Sequence[str], hits: int = 100,
+                   split: str = "train") -> float:
+    """Mean MAP over ``languages`` of the student's queries on ``optical-ir/ntrex/<xx>-en/<split>``
+    against the teacher's passage vectors (exact inner-product search in memory, no Java).
 
-    With the default ``ntrex`` bitext these queries are the training sentences themselves:
-    this selects an epoch by retrieval quality in the teacher's space, it does not estimate
-    test effectiveness.
+    ``split="train"``: with the default ``ntrex`` bitext these queries are the training
+    sentences themselves, so this measures fit in the teacher's space, not test
+    effectiveness. ``split="dev"`` with a ``holdout`` student: unseen sentences.
     """
-    from .dense import build_faiss_index, dense_search
+    from .collections import load
+    from .dense import exact_search
     from .evaluate import evaluate
-    from .search import load_topics
 
     scores = []
     for lang in languages:
-        dataset = f"optical-ir/ntrex/{lang}-en/train"
-        index = build_faiss_index(dataset, teacher)
-        run = dense_search(load_topics(dataset), index, student, hits=hits)
+        dataset = f"optical-ir/ntrex/{lang}-en/{split}"
+        docids, doc_vectors = _passage_vectors(teacher, dataset)
+        topics = [(q.query_id, q.default_text()) for q in load(dataset).queries_iter()]
+        queries = student.encode([t for _, t in topics], "query")
+        run = exact_search([q for q, _ in topics], queries, docids, doc_vectors, hits=hits)
         scores.append(evaluate(run, dataset, ["AP"]).aggregates["AP"])
     return round(sum(scores) / len(scores), 4)
+
+
+_PASSAGES: dict[tuple[int, str], tuple[list[str], Any]] = {}
+
+
+def _passage_vectors(teacher: Any, dataset: str) -> tuple[list[str], Any]:
+    """The teacher's passage vectors of a collection, encoded once per process."""
+    from .collections import load
+
+    ds = load(dataset)
+    key = (id(teacher), ds.docs_namespace())
+    if key not in _PASSAGES:
+        docs = list(ds.docs_iter())
+        _PASSAGES[key] = ([d.doc_id for d in docs], teacher.encode([d.default_text() for d in docs], "passage"))
+    return _PASSAGES[key]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -461,6 +521,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--eps", type=float, default=d.eps, help="Sinkhorn's entropic regularisation ε")
     parser.add_argument("--sinkhorn-iterations", type=int, default=d.sinkhorn_iterations)
     parser.add_argument("--cost", choices=["cosine", "sqeuclidean"], default=d.cost, help="OT cost")
+    parser.add_argument("--mass", choices=MASSES, default=d.mass,
+                        help="tokens that carry transport mass: content tokens, or those the pooling reads")
     parser.add_argument("--backprop-through-sinkhorn", action="store_true",
                         help="differentiate through the Sinkhorn iterations (default: plan held constant)")
     parser.add_argument("--sentence-weight", type=float, default=d.sentence_weight,
@@ -471,6 +533,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--validate", action="store_true", help="MAP on the train-article collection after each "
                         "epoch; keep the best epoch")
+    parser.add_argument("--holdout", action="store_true", help="hold the NTREX dev articles out of the bitext and "
+                        "validate on optical-ir/ntrex/<xx>-en/dev (unseen sentences)")
     parser.add_argument("--overwrite", action="store_true", help="train again even if the output exists")
     cli.add_data_flags(parser)
     args = parser.parse_args(argv)
@@ -479,8 +543,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                            student=args.student, sources=tuple(args.sources), max_pairs=args.max_pairs,
                            epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, max_length=args.max_length,
                            warmup=args.warmup, eps=args.eps, sinkhorn_iterations=args.sinkhorn_iterations,
-                           cost=args.cost, detach_plan=not args.backprop_through_sinkhorn,
-                           sentence_weight=args.sentence_weight, freeze_embeddings=args.freeze_embeddings,
+                           cost=args.cost, detach_plan=not args.backprop_through_sinkhorn, mass=args.mass,
+                           sentence_weight=args.sentence_weight, holdout=args.holdout,
+                           freeze_embeddings=args.freeze_embeddings,
                            seed=args.seed)
     path = distill(config, args.output, args.device, args.validate, args.overwrite)
     print(path)

@@ -117,23 +117,28 @@ def sinkhorn_log(cost: torch.Tensor, a: torch.Tensor, b: torch.Tensor, eps: floa
     C = cost.to(dtype)
     a, b = a.to(dtype), b.to(dtype)
     neg = torch.finfo(dtype).min / 4  # log of zero mass, finite so that no inf - inf appears
-    log_a = torch.where(a > 0, a.clamp_min(1e-38).log(), torch.full_like(a, neg))
-    log_b = torch.where(b > 0, b.clamp_min(1e-38).log(), torch.full_like(b, neg))
     empty = (a.sum(-1) <= 0) | (b.sum(-1) <= 0)  # a pair with no real token on one side: no transport
+    # an empty pair gets no mass on either side, so that its potentials stay finite
+    log_a = torch.where((a > 0) & ~empty[:, None], a.clamp_min(1e-38).log(), torch.full_like(a, neg))
+    log_b = torch.where((b > 0) & ~empty[:, None], b.clamp_min(1e-38).log(), torch.full_like(b, neg))
     valid = (a > 0).unsqueeze(2) & (b > 0).unsqueeze(1) & ~empty[:, None, None]
-    # costs of invalid cells do not matter (their mass is zero); keep them finite
-    Ce = torch.where(valid, C, torch.zeros_like(C)) / eps
-    penalty = torch.zeros_like(Ce).masked_fill(~valid, neg)
+    # K = -C/ε on valid cells, a large finite negative number elsewhere (no mass moves there);
+    # built once, so that each half-iteration is one broadcast add and one logsumexp (on a GPU
+    # these small problems are bound by kernel launches, not arithmetic)
+    K = torch.where(valid, -C / eps, torch.full_like(C, neg))
     f = torch.zeros_like(a)
     g = torch.zeros_like(b)
     row_ok = (a > 0) & ~empty[:, None]
     col_ok = (b > 0) & ~empty[:, None]
+    # rows and columns without mass keep finite potentials (log 0 is ``neg``, and so is every
+    # cell of theirs), and the plan below is zero there whatever their value
     for _ in range(n_iter):
-        f = torch.where(row_ok, log_a - torch.logsumexp(g.unsqueeze(1) - Ce + penalty, dim=2), torch.zeros_like(f))
-        g = torch.where(col_ok, log_b - torch.logsumexp(f.unsqueeze(2) - Ce + penalty, dim=1), torch.zeros_like(g))
-    arg = torch.where(valid, f.unsqueeze(2) + g.unsqueeze(1) - Ce, torch.full_like(Ce, neg))
-    plan = torch.exp(arg)
-    return plan
+        f = log_a - torch.logsumexp(g.unsqueeze(1) + K, dim=2)
+        g = log_b - torch.logsumexp(f.unsqueeze(2) + K, dim=1)
+    f = torch.where(row_ok, f, torch.zeros_like(f))
+    g = torch.where(col_ok, g, torch.zeros_like(g))
+    arg = torch.where(valid, f.unsqueeze(2) + g.unsqueeze(1) + K, torch.full_like(K, neg))
+    return torch.exp(arg)
 
 
 def ot_loss(x: torch.Tensor, y: torch.Tensor, x_mask: torch.Tensor, y_mask: torch.Tensor, *,

@@ -2,11 +2,14 @@
 
 A run line is ``qid Q0 docid rank score tag``; a qrels line is ``qid iter docid rel``.
 Records are ir-measures' own ``ScoredDoc`` and ``Qrel`` tuples, so they go straight into
-``ir_measures.calc_aggregate`` / ``iter_calc``.
+``ir_measures.calc_aggregate`` / ``iter_calc``. A path ending in ``.gz`` is read and
+written gzip-compressed (written reproducibly: no time stamp or name in the header).
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import math
 import os
 import tempfile
@@ -58,9 +61,28 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO]:
             os.unlink(tmp)
 
 
+def open_text(path: str | os.PathLike[str]) -> IO[str]:
+    """A text file for reading, decompressed on the fly when its name ends in ``.gz``."""
+    if str(path).endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+@contextmanager
+def atomic_text(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
+    """:func:`atomic_write` for text, gzip-compressed (with a fixed header) when ``path`` ends in ``.gz``."""
+    if not str(path).endswith(".gz"):
+        with atomic_write(path) as f:
+            yield f
+        return
+    with atomic_write(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz, \
+            io.TextIOWrapper(gz, encoding="utf-8", newline="\n") as f:
+        yield f
+
+
 def iter_run(path: str | os.PathLike[str]) -> Iterator[ScoredDoc]:
     """Scored documents of a TREC run file, validated line by line."""
-    with open(path, encoding="utf-8") as f:
+    with open_text(path) as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
@@ -95,7 +117,7 @@ def read_run(path: str | os.PathLike[str]) -> Run:
 
 def iter_qrels(path: str | os.PathLike[str]) -> Iterator[Qrel]:
     """Judgements of a TREC qrels file, validated line by line."""
-    with open(path, encoding="utf-8") as f:
+    with open_text(path) as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
@@ -121,7 +143,7 @@ def write_run(run: Mapping[str, Mapping[str, float]], path: str | os.PathLike[st
     if not tag or any(c.isspace() for c in tag):
         raise ValueError(f"run tag {tag!r} must be a non-empty word without spaces")
     order = list(query_order) if query_order is not None else list(run)
-    with atomic_write(path) as f:
+    with atomic_text(path) as f:
         for qid in order:
             for rank, (docid, score) in enumerate(sorted_hits(run.get(qid, {})), 1):
                 f.write(f"{qid} Q0 {docid} {rank} {score:.6f} {tag}\n")
@@ -143,7 +165,7 @@ def read_topics(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
     An empty text is kept (the searcher reports it); a line without a tab is an error.
     """
     topics, seen = [], set()
-    with open(path, encoding="utf-8") as f:
+    with open_text(path) as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue

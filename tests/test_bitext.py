@@ -27,6 +27,13 @@ def test_default_source_is_ntrex_train_articles() -> None:
     assert len(sources) == len(pairs)  # deduplicated
 
 
+def test_holdout_drops_the_dev_articles_from_every_source() -> None:
+    dev = ntrex.dev_english()
+    held = load_bitext("sw", "all", holdout=True)
+    assert not {p.english.casefold() for p in held} & dev
+    assert len(load_bitext("sw", holdout=True)) == 990 - 186
+
+
 def test_counts_per_source() -> None:
     c = counts(load_bitext("swa", ["ntrex", "tatoeba", "mafand"]))
     assert c["ntrex"] == 990 and c["tatoeba"] > 300 and c["mafand"] > 30000

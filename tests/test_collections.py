@@ -40,6 +40,18 @@ def test_train_and_test_articles_are_disjoint_halves() -> None:
     assert not {d.article for d in test_docs} & {d.article for d in train_docs}
 
 
+def test_dev_is_a_held_out_fifth_of_the_train_articles() -> None:
+    dev = ntrex.dev_articles()
+    split = ntrex.article_split()
+    assert len(dev) == 13 and all(split[a] == "train" for a in dev)
+    docs, queries, qrels = _parts("optical-ir/ntrex/sw-en/dev")
+    assert {d.article for d in docs} == set(dev)  # only the dev articles' passages
+    assert {q.article for q in queries} == set(dev) and len(queries) == 186
+    doc_ids = {d.doc_id for d in docs}
+    assert {q.doc_id for q in qrels} <= doc_ids
+    assert {q.query_id for q in qrels} == {q.query_id for q in queries}
+
+
 def test_passages_hold_about_three_sentences() -> None:
     docs, _, _ = _parts("optical-ir/ntrex/de-en/test")
     n_sentences = sum(1 for a in ntrex.article_of_line() if ntrex.article_split()[a] == "test")

@@ -92,3 +92,40 @@ def test_bad_settings_are_clear_errors() -> None:
         DistillConfig(languages=("xx",))
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         DistillConfig(languages=("sw",), epochs=0)
+
+
+def test_pooled_mass_trains_and_holdout_validates_on_dev(tmp_path: Path) -> None:
+    config = DistillConfig(languages=("sw",), method="optical", teacher="all-MiniLM-L6-v2",
+                           student="all-MiniLM-L6-v2", max_pairs=8, epochs=1, batch_size=4, max_length=32,
+                           sinkhorn_iterations=20, cost="sqeuclidean", eps=1.0, mass="pooled", holdout=True)
+    out = distill(config, tmp_path / "p", validate=True, save_model=False)
+    info = read_distill_info(out)
+    assert info is not None and info["finished"] and 0.0 < info["history"][0]["val_AP"] <= 1.0
+    assert not (out / "model.safetensors").exists() and not (out / "checkpoints").exists()  # metrics only
+    with pytest.raises(ValueError, match="unknown mass"):
+        DistillConfig(languages=("sw",), mass="all")
+
+
+@pytest.mark.java
+def test_an_ot_student_searches_with_pyserini(tmp_path: Path) -> None:
+    """A student distilled with OT is a model directory Pyserini's FaissSearcher and CLI use."""
+    from optical_ir import jvm
+
+    jvm.start()
+    from pyserini.search.faiss import FaissSearcher
+
+    from optical_ir.dense import build_faiss_index
+    from optical_ir.encoders.plugins import OpticalQueryEncoder
+    from optical_ir.run_pyserini import run_pyserini
+    from optical_ir.trec import read_run, write_topics
+
+    student = distill(_config("optical", epochs=1), tmp_path / "student")
+    teacher = DenseEncoder("all-MiniLM-L6-v2")
+    index = build_faiss_index("optical-ir/ntrex/sw-en/test", teacher, tmp_path / "faiss")
+    hits = FaissSearcher(str(index), OpticalQueryEncoder(DenseEncoder(student))).search(PROBE[0], k=5)
+    assert len(hits) == 5 and hits[0].score >= hits[-1].score
+    write_topics([("q1", PROBE[0])], tmp_path / "topics.tsv")
+    status = run_pyserini("pyserini.search.faiss", ["--index", str(index), "--topics", str(tmp_path / "topics.tsv"),
+                                                    "--encoder", str(student), "--output", str(tmp_path / "r.trec"),
+                                                    "--hits", "5"])
+    assert status == 0 and list(read_run(tmp_path / "r.trec")["q1"]) == [h.docid for h in hits]

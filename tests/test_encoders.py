@@ -144,6 +144,16 @@ def test_faiss_round_trip_through_pyserini(minilm: DenseEncoder, tmp_path: Path)
 
     hits = FaissSearcher(str(index), OpticalQueryEncoder(minilm)).search(topics[0][1], k=3)
     assert {h.docid: pytest.approx(float(h.score), abs=1e-5) for h in hits} == run["q1"]
+    # exact search in memory (validation, machines without Java) ranks as the FAISS index does
+    from optical_ir.dense import exact_search, index_vectors
+
+    docids, vectors = index_vectors(index)
+    queries = minilm.encode([t for _, t in topics], "query")
+    exact = exact_search(["q1", "q2"], queries, docids, vectors, hits=2)
+    for qid in ("q1", "q2"):
+        top2 = sorted(run[qid], key=lambda d: -run[qid][d])[:2]
+        assert list(exact[qid]) == top2
+        assert exact[qid] == {d: pytest.approx(run[qid][d], abs=1e-5) for d in top2}
     # and Pyserini's own command line (its AutoQueryEncoder), given the model directory
     write_topics(topics, tmp_path / "topics.tsv")
     out = tmp_path / "pyserini.trec"

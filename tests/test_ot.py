@@ -91,6 +91,19 @@ def test_no_nan_at_tiny_eps_or_with_an_all_padding_row() -> None:
     assert torch.isfinite(xs.grad).all()
 
 
+def test_pooled_mass_with_sqeuclidean_bounds_the_mean_pooled_distance() -> None:
+    # uniform mass on every pooled token: mean(x) - mean(y) = sum_ij T_ij (x_i - y_j), so by Jensen
+    # <T, C> >= ||mean(x) - mean(y)||^2 for any feasible plan T (the reason for mass="pooled")
+    x, y, xm, ym = _batch(3)
+    xm[:, 0] = 1  # every real token carries mass (no masked [CLS])
+    res = ot_loss(x, y, xm, ym, eps=0.5, n_iter=300, metric="sqeuclidean")
+    mx = (x * xm.unsqueeze(-1)).sum(1) / xm.sum(1, keepdim=True)
+    my = (y * ym.unsqueeze(-1)).sum(1) / ym.sum(1, keepdim=True)
+    gap = ((mx - my) ** 2).sum(-1)
+    assert torch.all(res.loss >= gap - 1e-6)
+    assert torch.all(res.loss > 0)
+
+
 def test_bad_arguments() -> None:
     x, y, xm, ym = _batch()
     with pytest.raises(ValueError, match="unknown cost"):

@@ -58,3 +58,15 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path: Path) -> None:
         raise RuntimeError("crash")
     assert path.read_text() == "old\n"
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_gzip_runs_round_trip_and_are_reproducible(tmp_path: Path) -> None:
+    run = {"q1": {"d1": 2.5, "d2": 1.0}, "q2": {"d3": 0.25}}
+    write_run(run, tmp_path / "a.trec.gz", "tag")
+    first = (tmp_path / "a.trec.gz").read_bytes()
+    assert first[:2] == b"\x1f\x8b"  # gzip
+    assert read_run(tmp_path / "a.trec.gz") == run
+    write_run(run, tmp_path / "a.trec.gz", "tag")
+    assert (tmp_path / "a.trec.gz").read_bytes() == first  # no time stamp: same bytes
+    write_run(run, tmp_path / "a.trec", "tag")
+    assert read_run(tmp_path / "a.trec") == run

@@ -13,7 +13,13 @@ NTREX-128 (Federmann et al., 2022) holds 1,997 English news sentences from 123 a
 The 123 articles are split deterministically into disjoint halves: ranked by the md5 of
 their id, even ranks are ``test`` (62 articles), odd ranks ``train`` (61). ``test`` and
 ``train`` hold only their own articles' passages and sentences; the bitext loader uses
-``train`` articles only. ``test-large`` adds unjudged English news passages from the
+``train`` articles only. ``dev`` is a held-out fifth of the train articles (every fifth
+train article in md5 rank, 13 articles): its queries are their sentences, its documents
+their passages only. Training that holds the dev articles out of its bitext
+(``optical_ir.distill --holdout``) selects its settings on ``dev`` without seeing ``test``,
+and without the passages of the articles it trained on among the documents (those would
+attract the queries of a student fitted to them, and penalise training). ``test-large`` adds
+unjudged English news passages from the
 English side of the MAFAND-MT dev and test sets (three consecutive sentences each,
 deduplicated, none equal to an NTREX sentence, non-English lines — a few are French — left
 out by :func:`looks_english`) until the collection has
@@ -34,8 +40,9 @@ from .. import mirror
 from ..languages import Language, get_language, languages_with
 from ._base import NAMESPACE, Built, language_dataset, register, register_pattern
 
-Split = Literal["train", "test", "test-large"]
-SPLITS: tuple[Split, ...] = ("test", "train", "test-large")
+Split = Literal["train", "test", "test-large", "dev"]
+SPLITS: tuple[Split, ...] = ("test", "train", "test-large", "dev")
+DEV_EVERY = 5
 PASSAGE_SENTENCES = 3
 LARGE_SIZE = 10_000
 DOC_IDS = "ntrex-128/DOCUMENT_IDS.tsv"
@@ -109,6 +116,22 @@ def article_split() -> dict[str, Literal["train", "test"]]:
     """Article id → ``'train'`` or ``'test'`` (md5 rank: even → test, odd → train)."""
     articles = sorted(set(article_of_line()), key=lambda a: hashlib.md5(a.encode()).hexdigest())
     return {a: ("test" if rank % 2 == 0 else "train") for rank, a in enumerate(articles)}
+
+
+@lru_cache(maxsize=1)
+def dev_articles() -> frozenset[str]:
+    """The held-out train articles of the ``dev`` split: every :data:`DEV_EVERY`-th train
+    article in md5 rank order (the first, the sixth, …)."""
+    ranked = sorted((a for a, s in article_split().items() if s == "train"),
+                    key=lambda a: hashlib.md5(a.encode()).hexdigest())
+    return frozenset(ranked[::DEV_EVERY])
+
+
+@lru_cache(maxsize=1)
+def dev_english() -> frozenset[str]:
+    """The English sentences of the dev articles (case-folded), for holding them out of bitext."""
+    dev = dev_articles()
+    return frozenset(e.casefold() for e, a in zip(sentences("en"), article_of_line(), strict=True) if a in dev)
 
 
 def articles(split: Literal["train", "test"]) -> list[str]:
@@ -189,14 +212,19 @@ def distractors() -> tuple[NtrexDoc, ...]:
 def build(code: str, split: Split) -> Built:
     """Documents, queries and qrels of ``optical-ir/ntrex/<code>-en/<split>``."""
     lang = get_language(code)
-    base: Literal["train", "test"] = "train" if split == "train" else "test"
+    base: Literal["train", "test"] = "train" if split in ("train", "dev") else "test"
     docs, where = passages(base)
+    dev = dev_articles() if split == "dev" else None
+    if dev is not None:
+        docs = tuple(d for d in docs if d.article in dev)
     article_docs: dict[str, list[str]] = {}
     for d in docs:
         article_docs.setdefault(d.article, []).append(d.doc_id)
     text, english, article_ids = sentences(lang.code), sentences("en"), article_of_line()
     queries, qrels = [], []
     for i in sorted(where):
+        if dev is not None and article_ids[i] not in dev:
+            continue
         qid = str(i + 1)
         queries.append(NtrexQuery(qid, text[i], lang.code, english[i], article_ids[i]))
         for doc_id in article_docs[article_ids[i]]:

