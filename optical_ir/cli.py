@@ -65,3 +65,28 @@ def run(main: Callable[[], int], prog: str) -> int:
             raise
         print(f"python -m optical_ir.{prog}: error: {err}", file=sys.stderr)
         return 2
+
+
+def add_table_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of the eflomal lexical table (``translate --method table``, ``search --psq``)."""
+    from .translate.table import TableConfig
+
+    d = TableConfig(lang="sw")
+    group = parser.add_argument_group("lexical translation table (eflomal, learned from bitext)")
+    group.add_argument("--sources", nargs="+", default=list(d.sources),
+                       help="bitext sources: ntrex tatoeba mafand multi30k, or all")
+    group.add_argument("--min-prob", type=float, default=d.min_prob, help="drop translations with p(e|f) below this")
+    group.add_argument("--top-k", type=int, default=d.top_k, help="at most this many translations per word")
+    group.add_argument("--cumulative", type=float, default=d.cumulative,
+                       help="keep translations until their probability mass reaches this")
+    group.add_argument("--table", help="directory of the table (default: under $OPTICAL_IR_CACHE/translation/tables)")
+    group.add_argument("--relearn", action="store_true", help="learn the table again even if it is saved")
+
+
+def table_from_args(args: argparse.Namespace, lang: str) -> object:
+    """The lexical table the table flags describe, learned on first use (a ``TranslationTable``)."""
+    from .translate.table import TableConfig, learn_table
+
+    config = TableConfig(lang=lang, sources=tuple(args.sources), min_prob=args.min_prob, top_k=args.top_k,
+                         cumulative=args.cumulative)
+    return learn_table(config, args.table, args.relearn)

@@ -13,8 +13,9 @@ For every collection this writes into ``runs/<collection>/``:
 * ``table.md`` — the headline measure, conditions × languages with low/high averages;
 * ``config.yaml`` — the part of the config that produced them.
 
-A run file that exists, made under the same config, is not made again (``--force`` redoes
-it). Commands of the form ``python -m optical_ir.<verb> …`` run in this process (one JVM
+A run file that exists, made by a condition whose settings have not changed since, is not
+made again (``--force`` redoes it); editing one condition remakes that condition's runs
+only. Commands of the form ``python -m optical_ir.<verb> …`` run in this process (one JVM
 for all); any other command runs as a subprocess.
 
 Command line::
@@ -128,6 +129,23 @@ def _config_text(config: dict[str, Any], collection: str) -> str:
     return yaml.safe_dump(part, sort_keys=False, allow_unicode=True)
 
 
+def _stale_conditions(saved: Path, text: str, collection: str, force: bool) -> set[str]:
+    """Conditions whose runs must be remade: all with ``force`` or without a saved config;
+    else those whose settings (or the collection's dataset and measures) changed since."""
+    import yaml
+
+    now = yaml.safe_load(text)
+    names = set(now["collections"][collection]["conditions"])
+    if force or not saved.is_file():
+        return names
+    before = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
+    old = (before.get("collections") or {}).get(collection) or {}
+    new = now["collections"][collection]
+    if before.get("measures") != now.get("measures") or old.get("dataset") != new.get("dataset"):
+        return names
+    return {n for n in names if (old.get("conditions") or {}).get(n) != new["conditions"][n]}
+
+
 def run_all(config: dict[str, Any], runs_dir: Path, jobs: Sequence[Job], force: bool = False) -> list[dict[str, Any]]:
     """Make the missing runs, evaluate all, write results.csv, table.md and config.yaml."""
     measures = config.get("measures", list(DEFAULT_MEASURES))
@@ -136,10 +154,10 @@ def run_all(config: dict[str, Any], runs_dir: Path, jobs: Sequence[Job], force: 
         out = runs_dir / collection
         text = _config_text(config, collection)
         saved = out / "config.yaml"
-        stale = force or not saved.is_file() or saved.read_text(encoding="utf-8") != text
+        stale = _stale_conditions(saved, text, collection, force)
         out.mkdir(parents=True, exist_ok=True)
         for job in (j for j in jobs if j.collection == collection):
-            if stale or not job.run.is_file():
+            if job.condition in stale or not job.run.is_file():
                 start = time.time()
                 print(f"[run] {job.condition}.{job.lang}: {job.command}", file=sys.stderr)
                 execute(job.command)

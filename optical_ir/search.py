@@ -9,6 +9,10 @@ Command line (flags as Pyserini's own)::
     # dense retrieval (Pyserini FaissSearcher): query encoder, index of the doc encoder
     python -m optical_ir.search --dataset optical-ir/ntrex/sw-en/test --output run.trec \\
         --encoder multilingual-e5-small [--doc-encoder TEACHER] [--index FAISS_DIR] [--device cuda]
+    # BM25 on translated topics (python -m optical_ir.translate), or PSQ with the eflomal table
+    python -m optical_ir.search --dataset optical-ir/ntrex/sw-en/test --topics topics.sw-en.table.tsv \\
+        --output run.trec
+    python -m optical_ir.search --dataset optical-ir/ntrex/sw-en/test --psq [--sources all] --output run.trec
     # rerank the BM25 top 100 (or --first-stage RUN) with the dense encoder
     python -m optical_ir.search --dataset optical-ir/ntrex/sw-en/test --output run.trec \\
         --encoder multilingual-e5-small --rerank [--rerank-depth 100] [--first-stage RUN]
@@ -27,7 +31,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import cli
 from .analysis import prepare_query
@@ -35,6 +39,7 @@ from .trec import Run, read_topics, write_run
 
 if TYPE_CHECKING:
     from .encoders import DenseEncoder
+    from .translate.table import TranslationTable
 
 
 class SearchResult(NamedTuple):
@@ -54,12 +59,8 @@ def load_topics(dataset_id: str | None = None, topics: str | os.PathLike[str] | 
     return [(q.query_id, q.default_text()) for q in load(dataset_id).queries_iter()]
 
 
-def bm25_search(topics: Sequence[tuple[str, str]], index_dir: str | os.PathLike[str], lang: str,
-                hits: int = 1000, threads: int = 2, batch_size: int = 256,
-                k1: float = 0.9, b: float = 0.4, strip_accents: bool = False) -> SearchResult:
-    """BM25 over a Lucene index; ``lang`` is the language of the topics."""
-    from tqdm.auto import tqdm
-
+def lucene_searcher(index_dir: str | os.PathLike[str], k1: float = 0.9, b: float = 0.4) -> Any:
+    """Pyserini's ``LuceneSearcher`` over ``index_dir`` with BM25(k1, b), Java 21 started first."""
     from . import jvm
 
     jvm.start()
@@ -69,6 +70,16 @@ def bm25_search(topics: Sequence[tuple[str, str]], index_dir: str | os.PathLike[
         raise FileNotFoundError(f"{index_dir} is not a Lucene index; build one with python -m optical_ir.index")
     searcher = LuceneSearcher(str(index_dir))
     searcher.set_bm25(k1, b)
+    return searcher
+
+
+def bm25_search(topics: Sequence[tuple[str, str]], index_dir: str | os.PathLike[str], lang: str,
+                hits: int = 1000, threads: int = 2, batch_size: int = 256,
+                k1: float = 0.9, b: float = 0.4, strip_accents: bool = False) -> SearchResult:
+    """BM25 over a Lucene index; ``lang`` is the language of the topics."""
+    from tqdm.auto import tqdm
+
+    searcher = lucene_searcher(index_dir, k1, b)
     prepared = [(qid, prepare_query(text, lang, strip_accents)) for qid, text in topics]
     empty = [qid for qid, q in prepared if not q]
     todo = [(qid, q) for qid, q in prepared if q]
@@ -91,11 +102,19 @@ def report_empty(empty: Sequence[str]) -> None:
               f"results: {shown}", file=sys.stderr)
 
 
-def query_lang(dataset: str | None, language: str | None) -> str:
+def query_lang(dataset: str | None, language: str | None, topics: str | None = None) -> str:
+    """The language of the queries: ``language``, else that of translated ``topics``
+    (their provenance, written by ``python -m optical_ir.translate``), else the dataset's."""
     from .languages import canonical
 
     if language:
         return canonical(language)
+    if topics:
+        from .translate.__main__ import read_provenance
+
+        provenance = read_provenance(topics)
+        if provenance and provenance.get("target_lang"):
+            return canonical(provenance["target_lang"])
     if dataset:
         from .collections import load, query_language
 
@@ -107,7 +126,7 @@ def bm25(dataset: str | None, *, index: str | None = None, topics: str | None = 
          hits: int = 1000, threads: int = 2, batch_size: int = 256, k1: float = 0.9, b: float = 0.4,
          strip_accents: bool = False) -> tuple[SearchResult, list[tuple[str, str]]]:
     """BM25 for a dataset (or topics file): the result and the topics, nothing written."""
-    lang = query_lang(dataset, language)
+    lang = query_lang(dataset, language, topics)
     if index is None:
         if not dataset:
             raise ValueError("give --index, or --dataset to build or reuse its index")
@@ -128,6 +147,25 @@ def search(dataset: str | None, output: str | os.PathLike[str], *, index: str | 
     report_empty(result.empty)
     write_run(result.run, output, run_tag, [qid for qid, _ in topic_list])
     return result
+
+
+def psq(dataset: str | None, output: str | os.PathLike[str], table: TranslationTable, *, index: str | None = None,
+        topics: str | None = None, hits: int = 1000, threads: int = 2, k1: float = 0.9, b: float = 0.4,
+        run_tag: str = "bm25-psq") -> SearchResult:
+    """PSQ (:mod:`optical_ir.translate.psq`) with ``table`` over the dataset's Lucene index; write the run."""
+    from .translate.psq import psq_search
+
+    if index is None:
+        if not dataset:
+            raise ValueError("give --index, or --dataset to build or reuse its index")
+        from .index import build_lucene_index
+
+        index = str(build_lucene_index(dataset, threads=threads))
+    topic_list = load_topics(dataset, topics)
+    run, empty = psq_search(topic_list, index, table, hits, k1, b)
+    report_empty(empty)
+    write_run(run, output, run_tag, [qid for qid, _ in topic_list])
+    return SearchResult(run, empty)
 
 
 def dense(dataset: str | None, output: str | os.PathLike[str], encoder: DenseEncoder, *,
@@ -181,6 +219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--b", type=float, default=0.4, help="BM25 b")
     parser.add_argument("--run-tag", default=None, help="tag in the run's last column (default: bm25, dense, rerank)")
     parser.add_argument("--strip-accents", action="store_true", help="drop combining marks from queries (BM25)")
+    parser.add_argument("--psq", action="store_true",
+                        help="probabilistic structured queries with the eflomal table of the query language")
+    cli.add_table_flags(parser)
     dense_group = parser.add_argument_group("dense retrieval and reranking")
     dense_group.add_argument("--encoder", help="query encoder: embedded name, model directory or Hugging Face id")
     dense_group.add_argument("--doc-encoder", help="model whose passage vectors the default FAISS index holds "
@@ -196,7 +237,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--hits, --batch-size and --threads must be positive")
     if (args.rerank or args.doc_encoder or args.first_stage) and not args.encoder:
         parser.error("--rerank, --doc-encoder and --first-stage need --encoder")
-    if args.encoder:
+    if args.psq and args.encoder:
+        parser.error("--psq is a BM25 query form; it does not combine with --encoder")
+    if args.psq:
+        table = cli.table_from_args(args, query_lang(args.dataset, args.language))
+        result = psq(args.dataset, args.output, table, index=args.index, topics=args.topics,  # type: ignore[arg-type]
+                     hits=args.hits, threads=args.threads, k1=args.k1, b=args.b, run_tag=args.run_tag or "bm25-psq")
+    elif args.encoder:
         from .dense import encoder_from_args
 
         encoder = encoder_from_args(args.encoder, device=args.device, **cli.encoder_config_flags(args))  # type: ignore[arg-type]

@@ -4,5 +4,5 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/reproduce/setup.sh"
 cd "$root"
-ruff check optical_ir tests benchmarks
+ruff check optical_ir tests benchmarks reproduce
 python -m pytest -q "$@"

@@ -92,3 +92,25 @@ def test_a_condition_may_chain_commands(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(reproduce.subprocess, "run", lambda argv, check: seen.append(argv[0]))
     reproduce.execute("echo one && echo two")
     assert seen == ["echo", "echo"]
+
+
+def test_only_changed_conditions_are_stale(tmp_path: Path) -> None:
+    import yaml
+
+    from optical_ir.reproduce import _config_text, _stale_conditions
+
+    config = {"measures": ["AP"], "collections": {"c": {"dataset": "d/{lang}", "languages": ["sw"], "conditions": {
+        "a": {"command": "python -m optical_ir.search --output {run}"},
+        "b": {"command": "python -m optical_ir.search --output {run} --hits 10", "expected": {"AP": {"sw": 0.1}}}}}}}
+    saved = tmp_path / "config.yaml"
+    assert _stale_conditions(saved, _config_text(config, "c"), "c", False) == {"a", "b"}  # nothing saved yet
+    saved.write_text(_config_text(config, "c"))
+    assert _stale_conditions(saved, _config_text(config, "c"), "c", False) == set()
+    assert _stale_conditions(saved, _config_text(config, "c"), "c", True) == {"a", "b"}
+    changed = yaml.safe_load(yaml.safe_dump(config))
+    changed["collections"]["c"]["conditions"]["b"]["command"] += " --k1 1.2"
+    changed["collections"]["c"]["conditions"]["a"]["expected"] = {"AP": {"sw": 0.5}}  # not a setting
+    changed["collections"]["c"]["conditions"]["new"] = {"command": "python -m optical_ir.fuse --output {run}"}
+    assert _stale_conditions(saved, _config_text(changed, "c"), "c", False) == {"b", "new"}
+    changed["collections"]["c"]["dataset"] = "other/{lang}"
+    assert _stale_conditions(saved, _config_text(changed, "c"), "c", False) == {"a", "b", "new"}
