@@ -98,6 +98,11 @@ class DistillConfig:
         student never saw, instead of in-sample on ``…/train``.
     freeze_embeddings
         Keep the word embeddings fixed (96M of multilingual-e5-small's 118M parameters).
+    train_layers
+        Train only the top ``train_layers`` transformer layers; the embeddings and the layers
+        below stay frozen, and their output for each training sentence is computed once and
+        cached, so a step runs only the top layers (about 6× faster on a CPU for 2 of 12).
+        ``None``: train every layer.
     seed
         Seeds Python, torch and the batch order.
     """
@@ -121,6 +126,7 @@ class DistillConfig:
     sentence_weight: float = 0.0
     holdout: bool = False
     freeze_embeddings: bool = True
+    train_layers: int | None = None
     seed: int = 13
 
     def __post_init__(self) -> None:
@@ -143,6 +149,8 @@ class DistillConfig:
         for name in ("epochs", "batch_size", "max_length", "sinkhorn_iterations"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, not {getattr(self, name)!r}")
+        if self.train_layers is not None and self.train_layers < 1:
+            raise ValueError(f"train_layers must be positive (or None for all), not {self.train_layers}")
         if self.max_pairs is not None and self.max_pairs < 1:
             raise ValueError(f"max_pairs must be positive, not {self.max_pairs}")
         if not (self.lr > 0 and self.eps > 0 and 0 <= self.warmup < 1 and self.sentence_weight >= 0):
@@ -205,19 +213,82 @@ class _Side:
     pooling reads (every real token for mean pooling, the first for CLS pooling).
     """
 
-    def __init__(self, encoder: Any, max_length: int, mass: str = "content") -> None:
+    def __init__(self, encoder: Any, max_length: int, mass: str = "content", top_layers: int | None = None) -> None:
         self.encoder = encoder
         self.max_length = max_length
         self.mass = mass
         prefix = encoder.config.query_prefix
         ids = encoder.tokenizer(prefix.strip(), add_special_tokens=False)["input_ids"] if prefix.strip() else []
         self.n_prefix = len(ids)
+        self.top_layers = top_layers
+        self.trunk: dict[str, tuple[Any, Any, Any]] = {}
+
+    def layers(self) -> Any:
+        """The encoder's transformer layers (a BERT-like ``model.encoder.layer``)."""
+        layers = getattr(getattr(self.encoder.model, "encoder", None), "layer", None)
+        if layers is None:
+            raise ValueError(f"{self.encoder.name}: train_layers needs a BERT-like model (model.encoder.layer)")
+        return layers
+
+    def prepare(self, texts: Sequence[str], batch_size: int = 64) -> None:
+        """With ``top_layers``: compute once the frozen trunk's output (the input of the top
+        layers) of every distinct text, with its attention and special-token masks."""
+        import torch
+        from tqdm.auto import tqdm
+
+        if not self.top_layers:
+            return
+        depth = len(self.layers()) - self.top_layers
+        enc = self.encoder
+        todo = sorted(set(texts) - set(self.trunk), key=len)
+        was_training = enc.model.training
+        enc.model.eval()
+        with torch.inference_mode():
+            for start in tqdm(range(0, len(todo), batch_size), desc="frozen layers", unit="batch", disable=not todo):
+                part = todo[start : start + batch_size]
+                batch = enc.tokenize(part, "query", self.max_length, special_tokens_mask=True)
+                inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+                states = enc.model(**inputs, output_hidden_states=True).hidden_states[depth]
+                for i, text in enumerate(part):
+                    n = int(batch["attention_mask"][i].sum())
+                    self.trunk[text] = (states[i, :n].float().cpu().clone(), batch["attention_mask"][i, :n].cpu(),
+                                        batch["special_tokens_mask"][i, :n].cpu())
+        enc.model.train(was_training)
+
+    def _top(self, texts: Sequence[str]) -> tuple[Any, dict[str, Any]]:
+        """The top layers over the cached trunk outputs: token vectors and the batch's masks."""
+        import torch
+
+        items = [self.trunk[t] for t in texts]
+        n = max(h.shape[0] for h, _, _ in items)
+        hidden = torch.zeros(len(items), n, items[0][0].shape[1])
+        mask = torch.zeros(len(items), n, dtype=torch.long)
+        special = torch.ones(len(items), n, dtype=torch.long)
+        for i, (h, m, sp) in enumerate(items):
+            hidden[i, : h.shape[0]], mask[i, : m.shape[0]], special[i, : sp.shape[0]] = h, m, sp
+        device = self.encoder.device
+        hidden, mask = hidden.to(device), mask.to(device)
+        model = self.encoder.model
+        if hasattr(model, "_create_attention_masks"):  # transformers 5: the mask its attention expects
+            layer_mask = model._create_attention_masks(attention_mask=mask, encoder_attention_mask=None,
+                                                       embedding_output=hidden, encoder_hidden_states=None,
+                                                       past_key_values=None)
+            layer_mask = layer_mask[0] if isinstance(layer_mask, tuple) else layer_mask
+        else:  # the classic additive mask
+            layer_mask = (1.0 - mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
+        for layer in self.layers()[-self.top_layers :]:
+            out = layer(hidden, attention_mask=layer_mask)
+            hidden = out[0] if isinstance(out, tuple) else out
+        return hidden, {"attention_mask": mask, "special_tokens_mask": special.to(device)}
 
     def run(self, texts: Sequence[str]) -> tuple[Any, Any, Any]:
         """Token vectors ``(B, T, H)``, content mask ``(B, T)``, pooled sentence vectors ``(B, H)``."""
         enc = self.encoder
-        batch = enc.tokenize(texts, "query", self.max_length, special_tokens_mask=True)
-        hidden = enc.forward(batch)
+        if self.top_layers and all(t in self.trunk for t in texts):
+            hidden, batch = self._top(texts)
+        else:
+            batch = enc.tokenize(texts, "query", self.max_length, special_tokens_mask=True)
+            hidden = enc.forward(batch)
         if self.mass == "pooled":
             pooled = batch["attention_mask"].clone()
             if enc.config.pooling == "cls":
@@ -365,11 +436,19 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
         raise ValueError(f"{ckpt} is a checkpoint of {student.config.base_model!r}, not of {base!r}")
     if config.freeze_embeddings:
         student.model.get_input_embeddings().weight.requires_grad_(False)
-    student.model.train()
-
     pairs = training_pairs(config)
     teacher_side = _Side(teacher, config.max_length, config.mass)
-    student_side = _Side(student, config.max_length, config.mass)
+    student_side = _Side(student, config.max_length, config.mass, config.train_layers)
+    if config.train_layers:
+        layers = student_side.layers()
+        if config.train_layers > len(layers):
+            raise ValueError(f"train_layers {config.train_layers}: {config.student} has {len(layers)} layers")
+        student.model.requires_grad_(False)
+        for layer in layers[-config.train_layers :]:
+            layer.requires_grad_(True)
+        student_side.prepare([s for _, s, _ in pairs]
+                             + ([e for _, _, e in pairs] if config.method == "mse" else []), config.batch_size * 4)
+    student.model.train()
     cache = _teacher_cache(teacher_side, [e for _, _, e in pairs], config.batch_size)
     params = [p for p in student.model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr)
@@ -527,6 +606,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="differentiate through the Sinkhorn iterations (default: plan held constant)")
     parser.add_argument("--sentence-weight", type=float, default=d.sentence_weight,
                         help="weight of an extra sentence-level MSE term (token-level methods)")
+    parser.add_argument("--train-layers", type=int, default=None,
+                        help="train only the top N transformer layers, the frozen ones' outputs cached (default: all)")
     parser.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction,
                         default=d.freeze_embeddings, help="keep the word embeddings fixed")
     parser.add_argument("--seed", type=int, default=d.seed)
@@ -545,7 +626,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                            warmup=args.warmup, eps=args.eps, sinkhorn_iterations=args.sinkhorn_iterations,
                            cost=args.cost, detach_plan=not args.backprop_through_sinkhorn, mass=args.mass,
                            sentence_weight=args.sentence_weight, holdout=args.holdout,
-                           freeze_embeddings=args.freeze_embeddings,
+                           freeze_embeddings=args.freeze_embeddings, train_layers=args.train_layers,
                            seed=args.seed)
     path = distill(config, args.output, args.device, args.validate, args.overwrite)
     print(path)

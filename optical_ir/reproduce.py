@@ -2,7 +2,10 @@
 
 The config (``reproduce/conditions.yaml``) lists, per collection, the languages and the
 conditions; each condition has the command that makes its run, or a list of commands run
-in order (e.g. distil a student, then search with it); ``{lang}``, ``{run}``,
+in order (e.g. distil a student, then search with it), and optionally ``device: cuda``
+(on a machine without a GPU its committed runs are evaluated and checked, not remade) and
+``requires: [VAR]`` (it runs only when the environment variable is set, e.g. the NMT model;
+``{env[VAR]}`` in its commands is the value); ``{lang}``, ``{run}``,
 ``{condition}``, ``{dataset}``, ``{runs}`` (the collection's run directory) and ``{cache}``
 (``$OPTICAL_IR_CACHE``, for models that are never committed) are filled in; and,
 optionally, the expected score per language with an absolute tolerance.
@@ -10,7 +13,9 @@ For every collection this writes into ``runs/<collection>/``:
 
 * ``<condition>.<lang>.trec`` — the TREC run (run tag = condition);
 * ``results.csv`` — ``collection,condition,lang,measure,value,n_queries``;
-* ``table.md`` — the headline measure, conditions × languages with low/high averages;
+* ``table.md``, ``table.tex``, ``significance.csv``, ``map.png`` — the paper-style tables
+  (:mod:`optical_ir.report`): the headline measure, conditions × languages with low/high
+  averages, significance markers, improvements and the gap to the English ceiling;
 * ``config.yaml`` — the part of the config that produced them.
 
 A run file that exists, made by a condition whose settings have not changed since, is not
@@ -29,7 +34,7 @@ from __future__ import annotations
 
 import csv
 import importlib
-import io
+import os
 import shlex
 import subprocess
 import sys
@@ -55,6 +60,8 @@ class Job(NamedTuple):
     run: Path
     command: str
     """One command; several are joined by `` && ``."""
+    device: str = "cpu"
+    """``cuda``: the command needs a GPU; without one, an existing run is kept and checked."""
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -83,6 +90,12 @@ def _languages(coll: dict[str, Any], cond: dict[str, Any] | None = None) -> list
     return list(langs)
 
 
+def missing_requirements(cond: dict[str, Any]) -> list[str]:
+    """The environment variables a condition ``requires`` that are not set (it is skipped then);
+    their values fill ``{env[NAME]}`` in its commands."""
+    return [v for v in cond.get("requires", []) if not os.environ.get(v)]
+
+
 def plan(config: dict[str, Any], runs_dir: Path, collections: Sequence[str] | None = None,
          conditions: Sequence[str] | None = None) -> list[Job]:
     jobs = []
@@ -90,16 +103,16 @@ def plan(config: dict[str, Any], runs_dir: Path, collections: Sequence[str] | No
         if collections and cname not in collections:
             continue
         for name, cond in coll["conditions"].items():
-            if conditions and name not in conditions:
+            if (conditions and name not in conditions) or missing_requirements(cond):
                 continue
             for lang in _languages(coll, cond):
                 run = runs_dir / cname / f"{name}.{lang}.trec"
                 dataset = cond.get("dataset", coll["dataset"]).format(lang=lang)
                 commands = cond["command"] if isinstance(cond["command"], list) else [cond["command"]]
                 command = " && ".join(" ".join(c.split()).format(
-                    lang=lang, run=run, condition=name, dataset=dataset, runs=runs_dir / cname, cache=cache_dir())
-                    for c in commands)
-                jobs.append(Job(cname, name, lang, dataset, run, command))
+                    lang=lang, run=run, condition=name, dataset=dataset, runs=runs_dir / cname, cache=cache_dir(),
+                    env=os.environ) for c in commands)
+                jobs.append(Job(cname, name, lang, dataset, run, command, str(cond.get("device", "cpu"))))
     return jobs
 
 
@@ -129,6 +142,12 @@ def _config_text(config: dict[str, Any], collection: str) -> str:
     return yaml.safe_dump(part, sort_keys=False, allow_unicode=True)
 
 
+def _has_cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 def _stale_conditions(saved: Path, text: str, collection: str, force: bool) -> set[str]:
     """Conditions whose runs must be remade: all with ``force`` or without a saved config;
     else those whose settings (or the collection's dataset and measures) changed since."""
@@ -147,9 +166,8 @@ def _stale_conditions(saved: Path, text: str, collection: str, force: bool) -> s
 
 
 def run_all(config: dict[str, Any], runs_dir: Path, jobs: Sequence[Job], force: bool = False) -> list[dict[str, Any]]:
-    """Make the missing runs, evaluate all, write results.csv, table.md and config.yaml."""
-    measures = config.get("measures", list(DEFAULT_MEASURES))
-    rows: list[dict[str, Any]] = []
+    """Make the missing runs; then evaluate every run of the collections, write results.csv,
+    the tables (``optical_ir.report``) and config.yaml."""
     for collection in dict.fromkeys(j.collection for j in jobs):
         out = runs_dir / collection
         text = _config_text(config, collection)
@@ -157,6 +175,10 @@ def run_all(config: dict[str, Any], runs_dir: Path, jobs: Sequence[Job], force: 
         stale = _stale_conditions(saved, text, collection, force)
         out.mkdir(parents=True, exist_ok=True)
         for job in (j for j in jobs if j.collection == collection):
+            if job.device.startswith("cuda") and not _has_cuda():
+                state = "kept (made on a GPU)" if job.run.is_file() else "MISSING: it needs a GPU (device: cuda)"
+                print(f"[gpu] {job.run} {state}", file=sys.stderr)
+                continue
             if job.condition in stale or not job.run.is_file():
                 start = time.time()
                 print(f"[run] {job.condition}.{job.lang}: {job.command}", file=sys.stderr)
@@ -164,24 +186,36 @@ def run_all(config: dict[str, Any], runs_dir: Path, jobs: Sequence[Job], force: 
                 print(f"[run] {job.condition}.{job.lang} done in {time.time() - start:.1f}s", file=sys.stderr)
             else:
                 print(f"[skip] {job.run} exists", file=sys.stderr)
-            ev = evaluate(job.run, job.dataset, measures)
-            rows += [{"collection": collection, "condition": job.condition, "lang": job.lang,
-                      "measure": m, "value": round(v, 4), "n_queries": ev.n_queries}
-                     for m, v in ev.aggregates.items()]
         with atomic_write(saved) as f:
             f.write(text)
-        coll = config["collections"][collection]
-        mine = [r for r in rows if r["collection"] == collection]
-        done = {(r["condition"], r["lang"]) for r in mine}
-        if (out / "results.csv").is_file():  # keep the rows of conditions not rerun this time
-            kept = [r for r in read_results(out / "results.csv")
-                    if (r["condition"], r["lang"]) not in done and r["condition"] in coll["conditions"]]
-            mine = kept + mine
-        order = {c: i for i, c in enumerate(coll["conditions"])}
-        mine.sort(key=lambda r: order[r["condition"]])
-        write_results(mine, out / "results.csv")
-        with atomic_write(out / "table.md") as f:
-            f.write(markdown_table(mine, coll, config.get("headline", "AP")))
+    rows: list[dict[str, Any]] = []
+    for collection in dict.fromkeys(j.collection for j in jobs):
+        rows += report_collection(config, runs_dir, collection)
+    return rows
+
+
+def report_collection(config: dict[str, Any], runs_dir: Path, collection: str) -> list[dict[str, Any]]:
+    """Evaluate every run of the collection's conditions that exists; write results.csv and
+    the tables. Returns the result rows."""
+    from .report import Report, write_all
+
+    measures = config.get("measures", list(DEFAULT_MEASURES))
+    headline = config.get("headline", "AP")
+    coll = config["collections"][collection]
+    out = runs_dir / collection
+    rows: list[dict[str, Any]] = []
+    per_query: dict[tuple[str, str], dict[str, float]] = {}
+    for job in plan(config, runs_dir, [collection]):
+        if not job.run.is_file():
+            continue
+        ev = evaluate(job.run, job.dataset, measures)
+        rows += [{"collection": collection, "condition": job.condition, "lang": job.lang,
+                  "measure": m, "value": round(v, 4), "n_queries": ev.n_queries} for m, v in ev.aggregates.items()]
+        if headline in ev.per_query:
+            per_query[(job.condition, job.lang)] = ev.per_query[headline]
+    write_results(rows, out / "results.csv")
+    scores = {(r["condition"], r["lang"]): r["value"] for r in rows if r["measure"] == headline}
+    write_all(Report(coll, scores, per_query, config.get("report"), headline), out)
     return rows
 
 
@@ -195,32 +229,6 @@ def write_results(rows: Sequence[dict[str, Any]], path: Path) -> None:
 def read_results(path: Path) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as f:
         return [{**r, "value": float(r["value"]), "n_queries": int(r["n_queries"])} for r in csv.DictReader(f)]
-
-
-def markdown_table(rows: Sequence[dict[str, Any]], coll: dict[str, Any], measure: str = "AP") -> str:
-    """Conditions × languages of ``measure``, with low- and high-resource averages."""
-    groups = coll["languages"] if isinstance(coll["languages"], dict) else {"": coll["languages"]}
-    value = {(r["condition"], r["lang"]): r["value"] for r in rows if r["measure"] == measure}
-    extra = sorted({lang for _, lang in value} - {x for g in groups.values() for x in g})
-    header, cells = ["condition"], []
-    for gname, langs in groups.items():
-        header += list(langs) + ([f"{gname} avg"] if gname else [])
-    header += extra
-    for cond in coll["conditions"]:
-        line = [cond]
-        for gname, langs in groups.items():
-            vals = [value.get((cond, lang)) for lang in langs]
-            line += [f"{v:.4f}" if v is not None else "–" for v in vals]
-            if gname:
-                line.append(f"{sum(vals) / len(vals):.4f}" if all(v is not None for v in vals) else "–")  # type: ignore[misc]
-        line += [f"{value[(cond, x)]:.4f}" if (cond, x) in value else "–" for x in extra]
-        cells.append(line)
-    buf = io.StringIO()
-    buf.write(f"{coll.get('description', '')}\n\n{measure} (ir-measures) per query language\n\n".lstrip())
-    buf.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
-    for line in cells:
-        buf.write("| " + " | ".join(line) + " |\n")
-    return buf.getvalue()
 
 
 def check(config: dict[str, Any], rows: Sequence[dict[str, Any]]) -> bool:
@@ -262,6 +270,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, cond in coll["conditions"].items():
                 print(f"{cname}\t{name}\t{','.join(_languages(coll, cond))}\t{cond.get('description', '')}")
         return 0
+    for cname, coll in config["collections"].items():
+        for name, cond in coll["conditions"].items():
+            missing = missing_requirements(cond)
+            if missing and (not args.collections or cname in args.collections):
+                print(f"[skip] {cname} {name}: set {', '.join(missing)} to run it", file=sys.stderr)
     jobs = plan(config, Path(args.runs_dir), args.collections, args.conditions)
     if args.dry_run:
         for job in jobs:

@@ -129,3 +129,30 @@ def test_an_ot_student_searches_with_pyserini(tmp_path: Path) -> None:
                                                     "--encoder", str(student), "--output", str(tmp_path / "r.trec"),
                                                     "--hits", "5"])
     assert status == 0 and list(read_run(tmp_path / "r.trec")["q1"]) == [h.docid for h in hits]
+
+
+def test_train_layers_trains_only_the_top_layers_from_cached_frozen_outputs(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    from optical_ir.distill import _Side
+
+    enc = DenseEncoder("all-MiniLM-L6-v2")
+    side, cached = _Side(enc, 32), _Side(enc, 32, top_layers=2)
+    cached.prepare(PROBE)
+    with torch.no_grad():
+        full, mask, pooled = side.run(PROBE)
+        top, mask2, pooled2 = cached.run(PROBE)
+    real = mask.bool() | (mask2.bool())
+    assert torch.allclose(full[real], top[real], atol=1e-5) and torch.equal(mask, mask2)
+    torch.testing.assert_close(pooled, pooled2, atol=1e-5, rtol=0)
+
+    config = DistillConfig(**{**_config("optical", epochs=1).to_dict(), "languages": ("sw",), "sources": ("ntrex",),
+                              "train_layers": 1})
+    out = distill(config, tmp_path / "top1")
+    before = load_file(str(Path(enc.path) / "model.safetensors"))
+    after = load_file(str(out / "model.safetensors"))
+    changed = {k for k in after if k in before and not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("encoder.layer.5.") for k in changed)  # MiniLM has 6 layers
+    with pytest.raises(ValueError, match="train_layers must be positive"):
+        DistillConfig(languages=("sw",), train_layers=0)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from optical_ir.evaluate import evaluate
-from optical_ir.reproduce import check, load_config, main, markdown_table, plan, read_results
+from optical_ir.reproduce import check, load_config, main, plan, read_results
 
 from .conftest import needs_mirror
 
@@ -55,15 +55,30 @@ def test_check_fails_when_a_result_changes(capsys: pytest.CaptureFixture[str]) -
     assert "[FAIL]" in capsys.readouterr().out
 
 
-def test_markdown_table_has_group_averages() -> None:
-    coll = {"languages": {"low": ["sw", "so"], "high": ["de"]}, "conditions": {"bm25": {}, "english": {}}}
-    rows = [{"condition": "bm25", "lang": "sw", "measure": "AP", "value": 0.2},
-            {"condition": "bm25", "lang": "so", "measure": "AP", "value": 0.4},
-            {"condition": "english", "lang": "en", "measure": "AP", "value": 0.9}]
-    table = markdown_table(rows, coll)
+def test_markdown_table_has_group_averages_markers_and_gaps(tmp_path: Path) -> None:
+    from optical_ir.report import Report, write_all
+
+    coll = {"languages": {"low": ["sw", "so"], "high": ["de"]},
+            "conditions": {"bm25": {}, "dense": {}, "english": {}}}
+    scores = {("bm25", "sw"): 0.2, ("bm25", "so"): 0.4, ("dense", "sw"): 0.5, ("dense", "so"): 0.4,
+              ("english", "en"): 0.9}
+    qids = [str(i) for i in range(40)]
+    per_query = {("bm25", "sw"): {q: 0.2 + 0.01 * (i % 3) for i, q in enumerate(qids)},
+                 ("dense", "sw"): {q: 0.5 + 0.01 * (i % 5) for i, q in enumerate(qids)},
+                 ("bm25", "so"): {q: 0.4 for q in qids}, ("dense", "so"): {q: 0.4 for q in qids}}
+    report = Report(coll, scores, per_query, {"baselines": ["bm25"], "ceiling": "english",
+                                              "improvement": {"system": "dense", "over": ["bm25"]}})
+    table = report.markdown()
     assert "| condition | sw | so | low avg | de | high avg | en |" in table
     assert "| bm25 | 0.2000 | 0.4000 | 0.3000 | – | – | – |" in table
+    assert "| dense | 0.5000† | 0.4000 | 0.4500 | – | – | – |" in table  # sw differs, so does not
     assert "| english | – | – | – | – | – | 0.9000 |" in table
+    assert "- dense over bm25 on the low-resource average: +50.0% (0.4500 vs 0.3000)" in table
+    assert "| dense | 0.4000 | 0.5000 | 0.4500 | – | – |" in table  # gap to the ceiling 0.9
+    assert "0.5000\\textsuperscript{\\dag}" in report.latex() and "\\toprule" in report.latex()
+    write_all(report, tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == {"table.md", "table.tex", "significance.csv", "map.png"}
+    assert (tmp_path / "map.png").read_bytes()[:4] == b"\x89PNG"
 
 
 @needs_mirror

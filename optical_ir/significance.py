@@ -1,0 +1,90 @@
+r"""Paired significance tests on per-query scores, with Holm's correction for multiple comparisons.
+
+For a system :math:`A` and a baseline :math:`B` evaluated on the same queries
+:math:`q_1, \dots, q_n` (every judged query; one with no result scores 0), the paired
+t-test takes the differences :math:`d_i = m_A(q_i) - m_B(q_i)` and
+
+.. math:: t = \frac{\bar d}{s_d / \sqrt{n}}, \qquad p = 2\,P(T_{n-1} > |t|).
+
+Comparing :math:`k` systems with one baseline makes :math:`k` tests; Holm's step-down
+procedure controls the family-wise error rate: with the p-values sorted,
+:math:`p_{(1)} \le \dots \le p_{(k)}`, the adjusted value is
+:math:`\tilde p_{(j)} = \max_{i \le j} \min(1, (k - i + 1)\, p_{(i)})`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+
+class Comparison(NamedTuple):
+    system: str
+    baseline: str
+    lang: str
+    mean_system: float
+    mean_baseline: float
+    p: float
+    """Two-sided paired t-test."""
+    p_holm: float
+    """Holm-adjusted over the systems compared with the same baseline on the same language."""
+    n: int
+
+    @property
+    def difference(self) -> float:
+        return self.mean_system - self.mean_baseline
+
+    def significant(self, alpha: float = 0.05) -> bool:
+        return self.p_holm < alpha
+
+
+def paired_t(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[float, int]:
+    """Two-sided paired t-test p-value over the queries both hold, and their number.
+
+    Identical score lists give p = 1 (no difference), not NaN.
+    """
+    from scipy.stats import ttest_rel
+
+    queries = sorted(set(a) & set(b))
+    if len(queries) < 2:
+        raise ValueError(f"a paired test needs at least 2 common queries, got {len(queries)}")
+    x = [a[q] for q in queries]
+    y = [b[q] for q in queries]
+    if all(u == v for u, v in zip(x, y, strict=True)):
+        return 1.0, len(queries)
+    return float(ttest_rel(x, y).pvalue), len(queries)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-adjusted p-values, in the order given."""
+    k = len(pvalues)
+    order = sorted(range(k), key=lambda i: pvalues[i])
+    adjusted = [0.0] * k
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (k - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def compare(per_query: Mapping[tuple[str, str], Mapping[str, float]], systems: Sequence[str],
+            baseline: str, languages: Sequence[str]) -> list[Comparison]:
+    """Each system against ``baseline`` on each language where both have scores.
+
+    ``per_query`` maps (condition, language) to query id → score. Holm's correction runs
+    over the systems compared on one language.
+    """
+    out: list[Comparison] = []
+    for lang in languages:
+        base = per_query.get((baseline, lang))
+        if base is None:
+            continue
+        found = [(s, per_query[(s, lang)]) for s in systems if s != baseline and (s, lang) in per_query]
+        if not found:
+            continue
+        tests = [paired_t(scores, base) for _, scores in found]
+        adjusted = holm([p for p, _ in tests])
+        for (system, scores), (p, n), p_adj in zip(found, tests, adjusted, strict=True):
+            out.append(Comparison(system, baseline, lang, sum(scores.values()) / len(scores),
+                                  sum(base.values()) / len(base), p, p_adj, n))
+    return out

@@ -1,0 +1,38 @@
+"""Paired t-test and Holm's correction against scipy and hand-computed values."""
+
+from __future__ import annotations
+
+import pytest
+from scipy.stats import ttest_rel
+
+from optical_ir.significance import compare, holm, paired_t
+
+
+def test_holm_step_down() -> None:
+    # sorted p: 0.01, 0.02, 0.03 → 3×0.01, 2×0.02, 1×0.03 = 0.03, 0.04, 0.04 (monotone)
+    assert holm([0.02, 0.01, 0.03]) == pytest.approx([0.04, 0.03, 0.04])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1
+    assert holm([0.04]) == [0.04]
+
+
+def test_paired_t_matches_scipy_and_handles_ties() -> None:
+    a = {"1": 0.5, "2": 0.7, "3": 0.2, "4": 0.9, "x": 1.0}
+    b = {"1": 0.4, "2": 0.6, "3": 0.3, "4": 0.5, "y": 0.0}
+    p, n = paired_t(a, b)
+    assert n == 4 and p == pytest.approx(ttest_rel([0.5, 0.7, 0.2, 0.9], [0.4, 0.6, 0.3, 0.5]).pvalue)
+    assert paired_t(a, a) == (1.0, 5)
+    with pytest.raises(ValueError, match="at least 2 common queries"):
+        paired_t({"1": 0.1}, {"1": 0.2})
+
+
+def test_compare_corrects_over_the_systems_of_a_language() -> None:
+    qids = [str(i) for i in range(30)]
+    base = {q: 0.3 for q in qids}
+    better = {q: 0.3 + 0.05 + 0.01 * (i % 4) for i, q in enumerate(qids)}
+    same = {q: 0.3 + (0.01 if i % 2 else -0.01) for i, q in enumerate(qids)}
+    per_query = {("b", "sw"): base, ("x", "sw"): better, ("y", "sw"): same}
+    out = {c.system: c for c in compare(per_query, ["b", "x", "y"], "b", ["sw", "de"])}
+    assert set(out) == {"x", "y"}  # the baseline is not compared with itself; no 'de' runs
+    assert out["x"].significant() and out["x"].difference > 0
+    assert not out["y"].significant()
+    assert out["x"].p_holm == pytest.approx(min(1.0, 2 * out["x"].p)) or out["x"].p_holm >= out["x"].p
