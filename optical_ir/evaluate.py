@@ -35,7 +35,7 @@ class Evaluation(NamedTuple):
 
 
 def load_qrels(qrels: str | os.PathLike[str] | Iterable) -> list:
-    """Qrels from a TREC file, an ir_datasets id, or an iterable of ``Qrel`` tuples."""
+    """Qrels from a TREC file, an ir_datasets id, a Pyserini qrels name, or ``Qrel`` tuples."""
     from ir_measures import Qrel
 
     from .trec import iter_qrels
@@ -45,8 +45,26 @@ def load_qrels(qrels: str | os.PathLike[str] | Iterable) -> list:
             return list(iter_qrels(qrels))
         from .collections import load
 
-        return [Qrel(q.query_id, q.doc_id, int(q.relevance)) for q in load(str(qrels)).qrels_iter()]
+        try:
+            dataset = load(str(qrels))
+        except KeyError:
+            return list(iter_qrels(_pyserini_qrels(str(qrels))))
+        return [Qrel(q.query_id, q.doc_id, int(q.relevance)) for q in dataset.qrels_iter()]
     return [Qrel(q[0], q[1], int(q[2])) for q in qrels]
+
+
+def _pyserini_qrels(name: str) -> str:
+    """The qrels file of a Pyserini topic set (e.g. ``ciral-v1.0-ha-test-a``; may be downloaded)."""
+    from . import jvm
+
+    jvm.start()
+    from pyserini.search import get_qrels_file
+
+    try:
+        return str(get_qrels_file(name))
+    except Exception as err:  # noqa: BLE001 - Anserini raises Java exceptions
+        raise ValueError(f"{name!r} is not a qrels file, an ir_datasets id, or a Pyserini qrels name it could "
+                         f"load: {str(err).splitlines()[0]}") from None
 
 
 def evaluate(

@@ -6,7 +6,8 @@ in order (e.g. distil a student, then search with it), and optionally ``device: 
 (on a machine without a GPU its committed runs are evaluated and checked, not remade) and
 ``requires: [VAR]`` (it runs only when the environment variable is set, e.g. the NMT model;
 ``{env[VAR]}`` in its commands is the value); ``{lang}``, ``{run}``,
-``{condition}``, ``{dataset}``, ``{runs}`` (the collection's run directory) and ``{cache}``
+``{condition}``, ``{collection}``, ``{dataset}``, ``{topics}`` (the collection's ``topics``: a file or a
+Pyserini topic set), ``{runs}`` (the collection's run directory) and ``{cache}``
 (``$OPTICAL_IR_CACHE``, for models that are never committed) are filled in; and,
 optionally, the expected score per language with an absolute tolerance.
 For every collection this writes into ``runs/<collection>/``:
@@ -72,7 +73,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
     if not isinstance(config, dict) or not isinstance(config.get("collections"), dict):
         raise ValueError(f"{path}: expected a mapping with a 'collections' mapping")
     for name, coll in config["collections"].items():
-        for key in ("dataset", "languages", "conditions"):
+        for key in ("languages", "conditions") if "topics" in coll else ("dataset", "languages", "conditions"):
             if key not in coll:
                 raise ValueError(f"{path}: collection {name!r} has no {key!r}")
         for lang in _languages(coll):
@@ -107,11 +108,12 @@ def plan(config: dict[str, Any], runs_dir: Path, collections: Sequence[str] | No
                 continue
             for lang in _languages(coll, cond):
                 run = runs_dir / cname / f"{name}.{lang}.trec"
-                dataset = cond.get("dataset", coll["dataset"]).format(lang=lang)
+                dataset = cond.get("dataset", coll.get("dataset", "")).format(lang=lang)
+                topics = str(coll.get("topics", "")).format(lang=lang)
                 commands = cond["command"] if isinstance(cond["command"], list) else [cond["command"]]
                 command = " && ".join(" ".join(c.split()).format(
-                    lang=lang, run=run, condition=name, dataset=dataset, runs=runs_dir / cname, cache=cache_dir(),
-                    env=os.environ) for c in commands)
+                    lang=lang, run=run, condition=name, collection=cname, dataset=dataset, runs=runs_dir / cname,
+                    cache=cache_dir(), env=os.environ, topics=topics) for c in commands)
                 jobs.append(Job(cname, name, lang, dataset, run, command, str(cond.get("device", "cpu"))))
     return jobs
 
@@ -208,7 +210,8 @@ def report_collection(config: dict[str, Any], runs_dir: Path, collection: str) -
     for job in plan(config, runs_dir, [collection]):
         if not job.run.is_file():
             continue
-        ev = evaluate(job.run, job.dataset, measures)
+        judged = str(coll.get("qrels_source", "")).format(lang=job.lang) or job.dataset
+        ev = evaluate(job.run, judged, measures)
         rows += [{"collection": collection, "condition": job.condition, "lang": job.lang,
                   "measure": m, "value": round(v, 4), "n_queries": ev.n_queries} for m, v in ev.aggregates.items()]
         if headline in ev.per_query:

@@ -49,14 +49,34 @@ class SearchResult(NamedTuple):
 
 
 def load_topics(dataset_id: str | None = None, topics: str | os.PathLike[str] | None = None) -> list[tuple[str, str]]:
-    """``(qid, text)`` pairs from a topics TSV file, else from the dataset's queries."""
+    """``(qid, text)`` pairs from a topics TSV file, a Pyserini topic set name (e.g.
+    ``ciral-v1.0-ha-test-a``; Anserini downloads it), else from the dataset's queries."""
     if topics:
-        return read_topics(topics)
+        if Path(topics).is_file():
+            return read_topics(topics)
+        if os.sep in str(topics) or str(topics).endswith((".tsv", ".txt")):
+            raise FileNotFoundError(f"no topics file {topics}")
+        return pyserini_topics(str(topics))
     if not dataset_id:
         raise ValueError("give --dataset or --topics")
     from .collections import load
 
     return [(q.query_id, q.default_text()) for q in load(dataset_id).queries_iter()]
+
+
+def pyserini_topics(name: str) -> list[tuple[str, str]]:
+    """A Pyserini/Anserini topic set by name, as ``(qid, title)``; it may be downloaded."""
+    from . import jvm
+
+    jvm.start()
+    from pyserini.search import get_topics
+
+    try:
+        topics = get_topics(name)
+    except Exception as err:  # noqa: BLE001 - Anserini raises Java exceptions
+        raise ValueError(f"{name!r} is neither a topics file nor a Pyserini topic set it could load (Anserini "
+                         f"downloads most topic sets: is the network reachable?): {str(err).splitlines()[0]}") from None
+    return [(str(qid), str(t.get("title", ""))) for qid, t in topics.items()]
 
 
 def lucene_searcher(index_dir: str | os.PathLike[str], k1: float = 0.9, b: float = 0.4) -> Any:

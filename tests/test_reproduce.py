@@ -129,3 +129,22 @@ def test_only_changed_conditions_are_stale(tmp_path: Path) -> None:
     assert _stale_conditions(saved, _config_text(changed, "c"), "c", False) == {"b", "new"}
     changed["collections"]["c"]["dataset"] = "other/{lang}"
     assert _stale_conditions(saved, _config_text(changed, "c"), "c", False) == {"a", "b", "new"}
+
+
+def test_external_config_is_valid_and_fills_topics_and_env() -> None:
+    config = load_config(ROOT / "reproduce" / "external.yaml")
+    jobs = plan(config, Path("runs-external"))
+    assert {j.collection for j in jobs} == {"clirmatrix", "hc4", "ciral"}
+    ciral = [j for j in jobs if j.collection == "ciral"]
+    assert ciral and all(f"--topics ciral-v1.0-{j.lang}-test-a" in j.command for j in ciral)
+    assert any(j.dataset == "clirmatrix/en/bi139-base/sw/test1" for j in jobs)
+
+
+def test_conditions_that_require_an_unset_variable_are_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load_config(CONFIG)
+    monkeypatch.delenv("OPTICAL_IR_NMT_MODEL", raising=False)
+    assert not [j for j in plan(config, Path("runs")) if j.condition == "nmt-bm25"]
+    monkeypatch.setenv("OPTICAL_IR_NMT_MODEL", "/models/opus-mt-mul-en")
+    nmt = [j for j in plan(config, Path("runs")) if j.condition == "nmt-bm25"]
+    assert nmt and all("--model /models/opus-mt-mul-en" in j.command for j in nmt)
+    assert {j.device for j in plan(config, Path("runs")) if j.condition == "dense-optical"} == {"cuda"}

@@ -41,7 +41,7 @@ def load(dataset_id: str) -> Any:
     except KeyError:
         raise KeyError(
             f"unknown dataset id {dataset_id!r}. The toolkit's collections are "
-            f"{NAMESPACE}/ntrex/<xx>-en/{{test,train,test-large}}, {NAMESPACE}/xquad-r/<xx>-en and "
+            f"{NAMESPACE}/ntrex/<xx>-en/{{test,train,test-large,dev}}, {NAMESPACE}/xquad-r/<xx>-en and "
             f"{NAMESPACE}/multi30k/<xx>-en/test2016; any ir_datasets id works too."
         ) from None
 
