@@ -247,9 +247,10 @@ def learn_table(config: TableConfig, directory: str | os.PathLike[str] | None = 
                          f"nothing to learn a table from; choose other --sources")
     raw = table_from_links(pairs, align(pairs))
     probs = {f: prune(ps, config.min_prob, config.top_k, config.cumulative) for f, ps in raw.items()}
-    table = TranslationTable(probs, config, len(pairs))
-    table.save(out)
-    return table
+    TranslationTable(probs, config, len(pairs)).save(out)
+    # the saved table, probabilities at the precision of the file: a table used right after
+    # learning must translate exactly as the same table read back later
+    return TranslationTable.load(out)
 
 
 class TableTranslator(TextTranslator):
@@ -268,7 +269,7 @@ class TableTranslator(TextTranslator):
 
     @property
     def key(self) -> str:
-        return f"table-1best:{self.table.digest}:{self.content_min}"
+        return f"table-1best-v2:{self.table.digest}:{self.content_min}"
 
     def provenance(self) -> dict[str, Any]:
         return {"method": "table", "form": "1-best", "source_lang": self.source_lang,
