@@ -12,7 +12,8 @@ Pyserini topic set), ``{runs}`` (the collection's run directory) and ``{cache}``
 optionally, the expected score per language with an absolute tolerance.
 For every collection this writes into ``runs/<collection>/``:
 
-* ``<condition>.<lang>.trec`` — the TREC run (run tag = condition);
+* ``<condition>.<lang>.trec`` — the TREC run (run tag = condition; ``run_suffix: .trec.gz`` in
+  the config writes and reads them gzip-compressed);
 * ``results.csv`` — ``collection,condition,lang,measure,value,n_queries``;
 * ``table.md``, ``table.tex``, ``significance.csv``, ``map.png`` — the paper-style tables
   (:mod:`optical_ir.report`): the headline measure, conditions × languages with low/high
@@ -107,7 +108,7 @@ def plan(config: dict[str, Any], runs_dir: Path, collections: Sequence[str] | No
             if (conditions and name not in conditions) or missing_requirements(cond):
                 continue
             for lang in _languages(coll, cond):
-                run = runs_dir / cname / f"{name}.{lang}.trec"
+                run = runs_dir / cname / f"{name}.{lang}{config.get('run_suffix', '.trec')}"
                 dataset = cond.get("dataset", coll.get("dataset", "")).format(lang=lang)
                 topics = str(coll.get("topics", "")).format(lang=lang)
                 commands = cond["command"] if isinstance(cond["command"], list) else [cond["command"]]

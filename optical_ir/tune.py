@@ -170,7 +170,7 @@ def with_ablations(selected: dict[str, Any]) -> dict[str, Any]:
 
 def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, languages: Sequence[str],
           first_stage_dir: str | None = None, device: str = "cpu", workers: int = 1, threads: int = 2,
-          teacher_ceiling: bool = True) -> Path:
+          teacher_ceiling: bool = True, run_suffix: str = ".trec") -> Path:
     """Train each method's selected setting on all the bitext; write test runs and results.csv."""
     from .collections import load
     from .dense import exact_search, rerank_vectors
@@ -199,7 +199,7 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
     teacher = DenseEncoder(teacher_name, device=device)
 
     def score(run: dict[str, dict[str, float]], condition: str, lang: str, dataset: str) -> None:
-        path = runs_dir / f"{condition}.{lang}.trec"
+        path = runs_dir / f"{condition}.{lang}{run_suffix}"
         write_run(run, path, condition)
         ev = evaluate(path, dataset)  # the run as written (scores at 6 decimals), as anyone re-evaluating it
         rows.extend([condition, lang, m, round(v, 4), ev.n_queries] for m, v in ev.aggregates.items())
@@ -244,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--selected", help="selected.json of an earlier selection: skip the selection, train and "
                         "test its settings (implies --final)")
     parser.add_argument("--first-stage-dir", help="directory with bm25.<xx>.trec runs to rerank (with --final)")
+    parser.add_argument("--run-suffix", default=".trec", choices=[".trec", ".trec.gz"], help="run file names")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--workers", type=int, default=1, help="students trained at once (processes)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads per worker")
@@ -271,7 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for method, sel in selected.items():
         print(f"{method}: {sel['variant']} for {sel['epochs']} epochs (dev MAP {sel['val_AP']:.4f})", file=sys.stderr)
     if args.final or args.selected:
-        final(grid, selected, out, languages, args.first_stage_dir, args.device, args.workers, args.threads)
+        final(grid, selected, out, languages, args.first_stage_dir, args.device, args.workers, args.threads,
+              run_suffix=args.run_suffix)
     print(f"done in {time.time() - start:.0f} s → {out}", file=sys.stderr)
     return 0
 

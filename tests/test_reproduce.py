@@ -1,5 +1,6 @@
 """Honesty checks: the committed runs, qrels and results.csv agree; --check notices a change."""
 
+import gzip
 import shutil
 from pathlib import Path
 
@@ -29,13 +30,15 @@ def test_config_is_valid_and_plans_every_run() -> None:
 
 
 def test_committed_results_recompute_from_committed_runs_and_qrels() -> None:
+    config = load_config(CONFIG)
     committed = _committed()
     assert committed, "runs/*/results.csv are committed"
     for name, coll in committed:
         rows = read_results(ROOT / "runs" / name / "results.csv")
         assert rows
         for (cond, lang) in dict.fromkeys((r["condition"], r["lang"]) for r in rows):
-            ev = evaluate(ROOT / "runs" / name / f"{cond}.{lang}.trec", ROOT / coll["qrels"])
+            ev = evaluate(ROOT / "runs" / name / f"{cond}.{lang}{config.get('run_suffix', '.trec')}",
+                          ROOT / coll["qrels"])
             for r in (r for r in rows if (r["condition"], r["lang"]) == (cond, lang)):
                 assert ev.aggregates[r["measure"]] == pytest.approx(r["value"], abs=1e-4), (name, cond, lang)
                 assert ev.n_queries == r["n_queries"]
@@ -87,9 +90,10 @@ def test_reproduce_check_flags_a_changed_run(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "runs" / "ntrex", runs / "ntrex")
     args = ["--config", str(CONFIG), "--runs-dir", str(runs), "--collections", "ntrex", "--check"]
     assert main(args) == 0  # the committed runs are found, not remade, and pass
-    run = runs / "ntrex" / "bm25.sw.trec"
-    lines = run.read_text().splitlines()
-    run.write_text("\n".join(line for line in lines if line.split()[3] != "1") + "\n")  # drop every top hit
+    run = runs / "ntrex" / "bm25.sw.trec.gz"
+    lines = gzip.decompress(run.read_bytes()).decode().splitlines()
+    kept = "\n".join(line for line in lines if line.split()[3] != "1") + "\n"  # drop every top hit
+    run.write_bytes(gzip.compress(kept.encode()))
     assert main(args) == 1
 
 
