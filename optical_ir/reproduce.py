@@ -3,10 +3,12 @@
 The config (``reproduce/conditions.yaml``) lists, per collection, the languages and the
 conditions; each condition has the command that makes its run, or a list of commands run
 in order (e.g. distil a student, then search with it), and optionally ``device: cuda``
-(on a machine without a GPU its committed runs are evaluated and checked, not remade) and
+(the device its commands run on, ``{device}`` in them; on a machine without a GPU its
+committed runs are evaluated and checked, not remade, unless ``--device cpu`` runs them
+on the CPU, which takes hours for the GPU students) and
 ``requires: [VAR]`` (it runs only when the environment variable is set, e.g. the NMT model;
 ``{env[VAR]}`` in its commands is the value); ``{lang}``, ``{run}``,
-``{condition}``, ``{collection}``, ``{dataset}``, ``{topics}`` (the collection's ``topics``: a file or a
+``{condition}``, ``{collection}``, ``{device}``, ``{dataset}``, ``{topics}`` (the collection's ``topics``: a file or a
 Pyserini topic set), ``{runs}`` (the collection's run directory) and ``{cache}``
 (``$OPTICAL_IR_CACHE``, for models that are never committed) are filled in; and,
 optionally, the expected score per language with an absolute tolerance.
@@ -29,7 +31,7 @@ Command line::
 
     python -m optical_ir.reproduce --config reproduce/conditions.yaml
         [--collections ntrex] [--conditions bm25] [--list-conditions]
-        [--display-commands | --dry-run] [--check] [--force] [--runs-dir runs]
+        [--display-commands | --dry-run] [--check] [--force] [--runs-dir runs] [--device cpu]
 """
 
 from __future__ import annotations
@@ -99,7 +101,9 @@ def missing_requirements(cond: dict[str, Any]) -> list[str]:
 
 
 def plan(config: dict[str, Any], runs_dir: Path, collections: Sequence[str] | None = None,
-         conditions: Sequence[str] | None = None) -> list[Job]:
+         conditions: Sequence[str] | None = None, device: str | None = None) -> list[Job]:
+    """The jobs (one per condition and language) of the config. ``device`` replaces the
+    ``device`` of the conditions that declare one (e.g. ``cpu`` to train GPU students on a CPU)."""
     jobs = []
     for cname, coll in config["collections"].items():
         if collections and cname not in collections:
@@ -112,10 +116,11 @@ def plan(config: dict[str, Any], runs_dir: Path, collections: Sequence[str] | No
                 dataset = cond.get("dataset", coll.get("dataset", "")).format(lang=lang)
                 topics = str(coll.get("topics", "")).format(lang=lang)
                 commands = cond["command"] if isinstance(cond["command"], list) else [cond["command"]]
+                on = str((device or cond["device"]) if "device" in cond else "cpu")
                 command = " && ".join(" ".join(c.split()).format(
                     lang=lang, run=run, condition=name, collection=cname, dataset=dataset, runs=runs_dir / cname,
-                    cache=cache_dir(), env=os.environ, topics=topics) for c in commands)
-                jobs.append(Job(cname, name, lang, dataset, run, command, str(cond.get("device", "cpu"))))
+                    cache=cache_dir(), env=os.environ, topics=topics, device=on) for c in commands)
+                jobs.append(Job(cname, name, lang, dataset, run, command, on))
     return jobs
 
 
@@ -265,6 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="print the commands, run nothing")
     parser.add_argument("--check", action="store_true", help="compare with the expected scores")
     parser.add_argument("--force", action="store_true", help="remake runs that exist")
+    parser.add_argument("--device", help="run the conditions that declare a device (device: cuda) on this one "
+                        "instead, e.g. cpu (the GPU students then take hours)")
     cli.add_data_flags(parser)
     args = parser.parse_args(argv)
     cli.apply_data_flags(args)
@@ -279,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             missing = missing_requirements(cond)
             if missing and (not args.collections or cname in args.collections):
                 print(f"[skip] {cname} {name}: set {', '.join(missing)} to run it", file=sys.stderr)
-    jobs = plan(config, Path(args.runs_dir), args.collections, args.conditions)
+    jobs = plan(config, Path(args.runs_dir), args.collections, args.conditions, args.device)
     if args.dry_run:
         for job in jobs:
             print(job.command)

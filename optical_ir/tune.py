@@ -18,24 +18,27 @@ languages to try them on::
    takes OPTICAL's selected setting with only the method replaced.
 2. **final** (``--final``) — the selected setting of each method is trained again on all
    the bitext (no holdout) for the selected number of epochs, and tested on
-   ``optical-ir/ntrex/<xx>-en/test``: dense retrieval over the teacher's passage vectors
+   ``--dataset`` (default ``optical-ir/ntrex/<xx>-en/test``): dense retrieval over the teacher's passage vectors
    (exact inner product, the ranking of Pyserini's ``IndexFlatIP``), and, with
    ``--first-stage-dir``, reranking of the BM25 runs found there (``bm25.<xx>.trec``).
 
 Outputs in ``--output-dir``: ``validation.csv`` (variant, method, language, epoch,
 validation MAP), ``selected.json``, the students, ``runs/<condition>.<xx>.trec`` and
 ``results.csv`` (``condition,lang,measure,value,n_queries``). Jobs run in ``--workers``
-processes (several fit on one GPU); a finished student is not trained again, so a rerun
-resumes. ``python -m optical_ir.distill`` trains one student; this verb runs many.
+processes (several fit on one GPU); a finished student is not trained again, and a run
+newer than its student is not made again, so a rerun resumes. ``python -m
+optical_ir.distill`` trains one student; this verb runs many.
 
 Command line::
 
     python -m optical_ir.tune --grid reproduce/tune.yaml --output-dir tune [--final] \\
-        [--first-stage-dir runs/ntrex] [--device cuda] [--workers 4] [--languages sw de]
+        [--first-stage-dir runs/ntrex] [--device cuda] [--workers 4] [--languages sw de] \
+        [--dataset optical-ir/ntrex/{lang}-en/test] [--no-ceiling] [--selected selected.json]
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import os
@@ -168,10 +171,19 @@ def with_ablations(selected: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+TEST_DATASET = "optical-ir/ntrex/{lang}-en/test"
+"""Where the final students are tested by default (``{lang}``: the query language)."""
+
+
 def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, languages: Sequence[str],
           first_stage_dir: str | None = None, device: str = "cpu", workers: int = 1, threads: int = 2,
-          teacher_ceiling: bool = True, run_suffix: str = ".trec") -> Path:
-    """Train each method's selected setting on all the bitext; write test runs and results.csv."""
+          teacher_ceiling: bool = True, run_suffix: str = ".trec", dataset: str = TEST_DATASET) -> Path:
+    """Train each method's selected setting on all the bitext; write test runs and results.csv.
+
+    ``dataset`` is the test collection (``{lang}`` is filled in). A run that exists and is
+    newer than its student is evaluated, not made again, so that a rerun (one call per
+    condition in ``reproduce/conditions.yaml``) encodes each student's queries once.
+    """
     from .collections import load
     from .dense import exact_search, rerank_vectors
     from .distill import _passage_vectors
@@ -198,18 +210,25 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
     teacher_name = grid["base"].get("teacher", DistillConfig.teacher)
     teacher = DenseEncoder(teacher_name, device=device)
 
-    def score(run: dict[str, dict[str, float]], condition: str, lang: str, dataset: str) -> None:
-        path = runs_dir / f"{condition}.{lang}{run_suffix}"
-        write_run(run, path, condition)
+    def path_of(condition: str, lang: str) -> Path:
+        return runs_dir / f"{condition}.{lang}{run_suffix}"
+
+    def score(run: dict[str, dict[str, float]] | None, condition: str, lang: str, dataset: str) -> None:
+        path = path_of(condition, lang)
+        if run is not None:
+            write_run(run, path, condition)
         ev = evaluate(path, dataset)  # the run as written (scores at 6 decimals), as anyone re-evaluating it
         rows.extend([condition, lang, m, round(v, 4), ev.n_queries] for m, v in ev.aggregates.items())
 
+    def done(paths: Sequence[Path], model: str) -> bool:
+        """The runs exist and are newer than the model (a student retrained since is run again)."""
+        info = Path(model, "optical_ir-distill.json")
+        made = info.stat().st_mtime if info.is_file() else 0.0
+        return all(p.is_file() and p.stat().st_mtime >= made for p in paths)
+
     students: dict[tuple[str, str], str] = {name: out for name, (_, out, _) in zip(names, jobs, strict=True)}
     for lang in languages:
-        dataset = f"optical-ir/ntrex/{lang}-en/test"
-        docids, docs = _passage_vectors(teacher, dataset)
-        topics = [(q.query_id, q.default_text()) for q in load(dataset).queries_iter()]
-        qids = [q for q, _ in topics]
+        test = dataset.format(lang=lang)
         first = None
         for name in (f"bm25.{lang}.trec", f"bm25.{lang}.trec.gz"):
             if first_stage_dir and Path(first_stage_dir, name).is_file():
@@ -219,17 +238,25 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
         models = [("zeroshot", teacher_name)] if same else []
         models += [(CONDITION[m], students[(m, lang)]) for m, _ in sorted(selected.items())]
         for suffix, model in models:
+            conditions = [f"dense-{suffix}"] + ([f"rerank-{suffix}"] if first is not None else [])
+            if done([path_of(c, lang) for c in conditions], model):
+                for condition in conditions:
+                    score(None, condition, lang, test)
+                continue
+            docids, docs = _passage_vectors(teacher, test)
+            topics = [(q.query_id, q.default_text()) for q in load(test).queries_iter()]
+            qids = [q for q, _ in topics]
             encoder = teacher if model == teacher_name else DenseEncoder(model, device=device)
             queries = encoder.encode([t for _, t in topics], "query")
-            score(exact_search(qids, queries, docids, docs, hits=100), f"dense-{suffix}", lang, dataset)
+            score(exact_search(qids, queries, docids, docs, hits=100), f"dense-{suffix}", lang, test)
             if first is not None:
-                score(rerank_vectors(first, qids, queries, docids, docs, 100), f"rerank-{suffix}", lang, dataset)
+                score(rerank_vectors(first, qids, queries, docids, docs, 100), f"rerank-{suffix}", lang, test)
     if teacher_ceiling:
-        dataset = "optical-ir/ntrex/en-en/test"
-        docids, docs = _passage_vectors(teacher, dataset)
-        topics = [(q.query_id, q.default_text()) for q in load(dataset).queries_iter()]
+        test = dataset.format(lang="en")
+        docids, docs = _passage_vectors(teacher, test)
+        topics = [(q.query_id, q.default_text()) for q in load(test).queries_iter()]
         queries = teacher.encode([t for _, t in topics], "query")
-        score(exact_search([q for q, _ in topics], queries, docids, docs, hits=100), "english", "en", dataset)
+        score(exact_search([q for q, _ in topics], queries, docids, docs, hits=100), "english", "en", test)
     _write_csv(output_dir / "results.csv", ["condition", "lang", "measure", "value", "n_queries"], rows)
     return output_dir / "results.csv"
 
@@ -245,12 +272,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "test its settings (implies --final)")
     parser.add_argument("--first-stage-dir", help="directory with bm25.<xx>.trec runs to rerank (with --final)")
     parser.add_argument("--run-suffix", default=".trec", choices=[".trec", ".trec.gz"], help="run file names")
+    parser.add_argument("--dataset", default=TEST_DATASET, help="test collection of the final students ({lang}: the "
+                        "query language; a collection without {lang} needs one language)")
+    parser.add_argument("--ceiling", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run the teacher on the English queries (the collection's en-en form)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--workers", type=int, default=1, help="students trained at once (processes)")
+    parser.add_argument("--workers", type=int, default=None, help="students trained at once (processes; default: "
+                        "4 on a GPU, 1 on a CPU)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads per worker")
     cli.add_data_flags(parser)
     args = parser.parse_args(argv)
     cli.apply_data_flags(args)
+    if args.workers is None:
+        args.workers = 1 if args.device == "cpu" else 4
     if args.workers < 1 or args.threads < 1:
         parser.error("--workers and --threads must be positive")
     grid = read_grid(args.grid)
@@ -259,6 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     languages = [canonical(x) for x in (args.languages or grid.get("languages") or [])]
     if not languages:
         parser.error("no languages: give --languages or list them in the grid")
+    if "{lang}" not in args.dataset and (len(languages) > 1 or args.ceiling):
+        parser.error(f"--dataset {args.dataset} names one collection: put {{lang}} in it, or give one language "
+                     f"and --no-ceiling")
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     start = time.time()
@@ -273,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{method}: {sel['variant']} for {sel['epochs']} epochs (dev MAP {sel['val_AP']:.4f})", file=sys.stderr)
     if args.final or args.selected:
         final(grid, selected, out, languages, args.first_stage_dir, args.device, args.workers, args.threads,
-              run_suffix=args.run_suffix)
+              teacher_ceiling=args.ceiling, run_suffix=args.run_suffix, dataset=args.dataset)
     print(f"done in {time.time() - start:.0f} s → {out}", file=sys.stderr)
     return 0
 

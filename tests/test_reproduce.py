@@ -152,3 +152,50 @@ def test_conditions_that_require_an_unset_variable_are_skipped(monkeypatch: pyte
     nmt = [j for j in plan(config, Path("runs")) if j.condition == "nmt-bm25"]
     assert nmt and all("--model /models/opus-mt-mul-en" in j.command for j in nmt)
     assert {j.device for j in plan(config, Path("runs")) if j.condition == "dense-optical"} == {"cuda"}
+
+
+@needs_mirror
+@pytest.mark.java
+def test_the_gpu_conditions_run_as_committed_with_device_cpu(tmp_path: Path) -> None:
+    """The commands of the GPU-trained student conditions, exactly as committed, run end to end
+    with ``--device cpu``; only the grid and the selection are swapped for tiny ones, and the
+    collection for the 186-query dev split."""
+    import json
+
+    import yaml
+
+    from optical_ir.trec import read_run
+
+    grid, selected = tmp_path / "grid.yaml", tmp_path / "selected.json"
+    grid.write_text(yaml.safe_dump({"base": {"max_pairs": 16, "batch_size": 8, "max_length": 32, "train_layers": 1,
+                                             "seed": 13},
+                                    "variants": {"tiny": {"method": "optical", "sentence_weight": 1.0}}}))
+    selected.write_text(json.dumps({"selected": {"optical": {"variant": "tiny", "epochs": 1, "val_AP": 0.0,
+                                                             "settings": {"method": "optical"}}}}))
+    ntrex = load_config(CONFIG)["collections"]["ntrex"]
+    conditions = {}
+    for name in ("bm25", "dense-optical", "rerank-optical", "dense-tokkd"):
+        cond = {k: v for k, v in ntrex["conditions"][name].items() if k != "expected"}
+        commands = cond["command"] if isinstance(cond["command"], list) else [cond["command"]]
+        cond["command"] = [c.replace("reproduce/tune/h100/selected.json", str(selected))
+                           .replace("reproduce/tune.yaml", str(grid)) for c in commands]
+        conditions[name] = cond
+    assert conditions["dense-optical"]["device"] == "cuda" and "{device}" in conditions["dense-optical"]["command"][0]
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"measures": ["AP"], "run_suffix": ".trec.gz", "collections": {"ntrex": {
+        "dataset": "optical-ir/ntrex/{lang}-en/dev", "languages": {"low": ["sw"]}, "conditions": conditions}}}))
+    [job] = [j for j in plan(load_config(config), tmp_path / "runs", device="cpu") if j.condition == "dense-optical"]
+    assert job.device == "cpu" and "--device cpu" in job.command and "students-cpu" in job.command
+    assert main(["--config", str(config), "--runs-dir", str(tmp_path / "runs"), "--device", "cpu"]) == 0
+    first_stage = read_run(tmp_path / "runs" / "ntrex" / "bm25.sw.trec.gz")
+    for name in ("dense-optical", "rerank-optical", "dense-tokkd"):
+        run = read_run(tmp_path / "runs" / "ntrex" / f"{name}.sw.trec.gz")
+        # dense: every query; rerank: the queries BM25 found something for, its passages reordered
+        if name.startswith("rerank"):
+            assert {q: set(d) for q, d in run.items()} == {q: set(d) for q, d in first_stage.items()}
+        else:
+            assert len(run) == 186, name
+        with gzip.open(tmp_path / "runs" / "ntrex" / f"{name}.sw.trec.gz", "rt") as f:
+            assert f.readline().split()[-1] == name  # run tag = condition
+    rows = read_results(tmp_path / "runs" / "ntrex" / "results.csv")
+    assert {r["condition"] for r in rows} == {"bm25", "dense-optical", "rerank-optical", "dense-tokkd"}
