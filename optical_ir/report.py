@@ -93,6 +93,16 @@ class Report:
                     out.append((group, base, s, b, (s - b) / b))
         return out
 
+    def columns(self, condition: str) -> list[tuple[str | None, float | None]]:
+        """The group columns of a row, in header order: ``(language, value)`` for each
+        language and ``(None, average)`` for each group's average."""
+        out: list[tuple[str | None, float | None]] = []
+        for gname, langs in self.groups.items():
+            out += [(lang, self.scores.get((condition, lang))) for lang in langs]
+            if gname:
+                out.append((None, self.average(condition, gname)))
+        return out
+
     # -- Markdown ----------------------------------------------------------------------------
     def _header(self) -> list[str]:
         header = ["condition"]
@@ -108,14 +118,9 @@ class Report:
         buf.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
         for cond in self.conditions:
             line = [cond]
-            for gname, langs in self.groups.items():
-                for lang in langs:
-                    v = self.scores.get((cond, lang))
-                    marks = "".join(("" if up else "▾") + SYMBOLS[i] for i, up in self.markers(cond, lang))
-                    line.append("–" if v is None else f"{v:.4f}{marks}")
-                if gname:
-                    avg = self.average(cond, gname)
-                    line.append("–" if avg is None else f"{avg:.4f}")
+            for lang, v in self.columns(cond):
+                marks = "".join(("" if up else "▾") + SYMBOLS[i] for i, up in self.markers(cond, lang)) if lang else ""
+                line.append("–" if v is None else f"{v:.4f}{marks}")
             line += [f"{self.scores[(cond, x)]:.4f}" if (cond, x) in self.scores else "–" for x in self.extra]
             buf.write("| " + " | ".join(line) + " |\n")
         if self.baselines:
@@ -140,19 +145,13 @@ class Report:
         buf = io.StringIO()
         buf.write(f"Gap to the English ceiling ({self.settings['ceiling']}, {self.measure} {ceiling:.4f}): "
                   f"ceiling minus system\n\n")
-        header = self._header()[: len(self._header()) - len(self.extra)]
+        header = self._header()
+        header = header[: len(header) - len(self.extra)]
         buf.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
         for cond in self.conditions:
             if not any((cond, lang) in self.scores for lang in self.languages):
                 continue
-            line = [cond]
-            for gname, langs in self.groups.items():
-                for lang in langs:
-                    v = self.scores.get((cond, lang))
-                    line.append("–" if v is None else f"{ceiling - v:.4f}")
-                if gname:
-                    avg = self.average(cond, gname)
-                    line.append("–" if avg is None else f"{ceiling - avg:.4f}")
+            line = [cond] + ["–" if v is None else f"{ceiling - v:.4f}" for _, v in self.columns(cond)]
             buf.write("| " + " | ".join(line) + " |\n")
         return buf.getvalue()
 
@@ -166,15 +165,10 @@ class Report:
         buf.write(" & ".join(esc) + " \\\\\n\\midrule\n")
         for cond in self.conditions:
             cells = [cond]
-            for gname, langs in self.groups.items():
-                for lang in langs:
-                    v = self.scores.get((cond, lang))
-                    marks = "".join(("" if up else "\\ensuremath{\\downarrow}") + LATEX_SYMBOLS[i]
-                                    for i, up in self.markers(cond, lang))
-                    cells.append("--" if v is None else f"{v:.4f}" + (f"\\textsuperscript{{{marks}}}" if marks else ""))
-                if gname:
-                    avg = self.average(cond, gname)
-                    cells.append("--" if avg is None else f"{avg:.4f}")
+            for lang, v in self.columns(cond):
+                marks = "".join(("" if up else "\\ensuremath{\\downarrow}") + LATEX_SYMBOLS[i]
+                                for i, up in self.markers(cond, lang)) if lang else ""
+                cells.append("--" if v is None else f"{v:.4f}" + (f"\\textsuperscript{{{marks}}}" if marks else ""))
             cells += [f"{self.scores[(cond, x)]:.4f}" if (cond, x) in self.scores else "--" for x in self.extra]
             buf.write(" & ".join(cells) + " \\\\\n")
         buf.write("\\bottomrule\n\\end{tabular}\n")

@@ -32,7 +32,7 @@ optical_ir.distill`` trains one student; this verb runs many.
 Command line::
 
     python -m optical_ir.tune --grid reproduce/tune.yaml --output-dir tune [--final] \\
-        [--first-stage-dir runs/ntrex] [--device cuda] [--workers 4] [--languages sw de] \
+        [--first-stage-dir runs/ntrex] [--device cuda] [--workers 4] [--languages sw de] \\
         [--dataset optical-ir/ntrex/{lang}-en/test] [--no-ceiling] [--selected selected.json]
 """
 
@@ -229,6 +229,8 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
     students: dict[tuple[str, str], str] = {name: out for name, (_, out, _) in zip(names, jobs, strict=True)}
     for lang in languages:
         test = dataset.format(lang=lang)
+        topics = [(q.query_id, q.default_text()) for q in load(test).queries_iter()]
+        qids = [q for q, _ in topics]
         first = None
         for name in (f"bm25.{lang}.trec", f"bm25.{lang}.trec.gz"):
             if first_stage_dir and Path(first_stage_dir, name).is_file():
@@ -243,9 +245,7 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
                 for condition in conditions:
                     score(None, condition, lang, test)
                 continue
-            docids, docs = _passage_vectors(teacher, test)
-            topics = [(q.query_id, q.default_text()) for q in load(test).queries_iter()]
-            qids = [q for q, _ in topics]
+            docids, docs = _passage_vectors(teacher, test)  # encoded once per process
             encoder = teacher if model == teacher_name else DenseEncoder(model, device=device)
             queries = encoder.encode([t for _, t in topics], "query")
             score(exact_search(qids, queries, docids, docs, hits=100), f"dense-{suffix}", lang, test)
