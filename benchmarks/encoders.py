@@ -118,9 +118,9 @@ def main() -> int:
     from pyserini.encode import AutoDocumentEncoder, AutoQueryEncoder
     from pyserini.search.faiss import FaissSearcher
 
-    from optical_ir.dense import build_faiss_index
     from optical_ir.encoders import DenseEncoder, embedded_dir
     from optical_ir.encoders.plugins import OpticalDocumentEncoder, OpticalQueryEncoder
+    from optical_ir.indexes.faiss import build_faiss_index
 
     queries, passages = _texts(args.queries)
     path = str(embedded_dir(MODEL))

@@ -59,7 +59,9 @@ def main() -> int:
     except ImportError:  # a machine without POT: the per-pair loop runs our own solver instead
         pot = None
 
-    from optical_ir.distill import DistillConfig, _Side, _stack, _teacher_cache, batch_loss, training_pairs
+    from optical_ir.distillation import DistillConfig, build_loss, training_pairs
+    from optical_ir.distillation.features import TokenSide, stack, teacher_cache
+    from optical_ir.distillation.losses import Batch
     from optical_ir.encoders import DenseEncoder
     from optical_ir.ot import cost_matrix, marginals, ot_loss, sinkhorn_log
 
@@ -79,8 +81,8 @@ def main() -> int:
     student = DenseEncoder(config.student, device=args.device)
     student.model.get_input_embeddings().weight.requires_grad_(False)
     student.model.train()
-    t_side, s_side = _Side(teacher, config.max_length), _Side(student, config.max_length)
-    cache = _teacher_cache(t_side, [e for _, _, e in pairs], args.batch_size)
+    t_side, s_side = TokenSide(teacher, config.max_length), TokenSide(student, config.max_length)
+    cache = teacher_cache(t_side, [e for _, _, e in pairs], args.batch_size)
     batches = [pairs[i : i + args.batch_size] for i in range(0, len(pairs), args.batch_size)]
     results: dict[str, Any] = {"device": str(device), "threads": args.threads, "pairs": len(pairs),
                                "batch_size": args.batch_size, "eps": args.eps, "iterations": args.iterations}
@@ -89,7 +91,7 @@ def main() -> int:
     batch = batches[0]
     with torch.no_grad():
         x, xm, _ = s_side.run([s for _, s, _ in batch])
-        y, ym, _ = _stack([cache[e] for _, _, e in batch], device)
+        y, ym, _ = stack([cache[e] for _, _, e in batch], device)
         cost = cost_matrix(x, y)
         a, b = marginals(xm), marginals(ym)
     ours = _median_time(lambda: sinkhorn_log(cost, a, b, args.eps, args.iterations), args.repeats, sync)
@@ -144,9 +146,12 @@ def main() -> int:
     optimizer = torch.optim.AdamW(params, lr=1e-6)
 
     def step(method: str, b: list[tuple[str, str, str]]) -> None:
-        cfg = DistillConfig(languages=("sw",), method=method, eps=args.eps, sinkhorn_iterations=args.iterations)
-        tok, mask, sent = _stack([cache[e] for _, _, e in b], device)
-        loss, _ = batch_loss(cfg, s_side, [s for _, s, _ in b], tok, mask, sent, [e for _, _, e in b])
+        loss_fn = build_loss(DistillConfig(languages=("sw",), method=method, eps=args.eps,
+                                           sinkhorn_iterations=args.iterations))
+        english = [e for _, _, e in b]
+        batch = Batch(s_side.run([s for _, s, _ in b]), stack([cache[e] for e in english], device),
+                      s_side.run(english) if loss_fn.student_reads_english else None)
+        loss, _ = loss_fn(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -160,7 +165,7 @@ def main() -> int:
     for b in batches:
         with torch.no_grad():
             x, xm, _ = s_side.run([s for _, s, _ in b])
-        tok, mask, _ = _stack([cache[e] for _, _, e in b], device)
+        tok, mask, _ = stack([cache[e] for _, _, e in b], device)
         xg = x.detach().requires_grad_(True)
         ot_times.append(_median_time(lambda xg=xg, tok=tok, xm=xm, mask=mask: ot_loss(
             xg, tok, xm, mask, eps=args.eps, n_iter=args.iterations).loss.mean().backward(), args.repeats, sync))

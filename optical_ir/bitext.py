@@ -1,141 +1,23 @@
-"""X–English sentence pairs for training (distillation, translation tables).
+"""Count (and write) the X–English bitext of languages, per source.
 
-Sources (select with ``sources=``; ``"all"`` means every source that covers the language):
+The pairs come from :mod:`optical_ir.parallel` (NTREX train articles, Tatoeba, MAFAND-MT,
+Multi30k; never a sentence of a test article).
 
-* ``ntrex`` — the NTREX-128 sentences of the **train** articles (the default): never a
-  sentence of the test articles that the ``optical-ir/ntrex/*/test`` collections use;
-* ``tatoeba`` — Tatoeba (LASER v1 release), up to 1,000 pairs per language;
-* ``mafand`` — MAFAND-MT (lafand-mt) ``train`` split, for the African languages it covers
-  (its dev/test English sides are the distractors of ``test-large``, so they are not used);
-* ``multi30k`` — Multi30k task 1 ``train`` captions (de, fr, cs).
+Command line::
 
-Pairs are normalised for white space and deduplicated (case-insensitively) within and
-across sources; a pair whose English side is an English sentence of any NTREX test
-article is dropped, so no bitext sentence is a test query's source.
-
-Command line (counts per source)::
-
-    python -m optical_ir.bitext --language sw ha --sources all
+    python -m optical_ir.bitext --language sw ha --sources all [--output pairs.tsv]
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from typing import NamedTuple
+from collections.abc import Sequence
 
-from . import cli, mirror
-from .languages import Language, get_language
-
-SOURCES: tuple[str, ...] = ("ntrex", "tatoeba", "mafand", "multi30k")
-DEFAULT_SOURCES: tuple[str, ...] = ("ntrex",)
-MULTI30K_LANGS: tuple[str, ...] = ("de", "fr", "cs")
-
-
-class BitextPair(NamedTuple):
-    source: str
-    """Sentence in language ``lang``."""
-    english: str
-    lang: str
-    origin: str
-    """The source it came from (``ntrex``, ``tatoeba``, ``mafand``, ``multi30k``)."""
-
-
-def _ntrex(lang: Language) -> Iterator[tuple[str, str]]:
-    from .collections import ntrex
-
-    if lang not in ntrex.ntrex_languages():
-        return
-    text, english = ntrex.sentences(lang.code), ntrex.sentences("en")
-    split = ntrex.article_split()
-    for i, article in enumerate(ntrex.article_of_line()):
-        if split[article] == "train":
-            yield text[i], english[i]
-
-
-def _parallel(src_path: str, en_path: str) -> Iterator[tuple[str, str]]:
-    src, en = mirror.read_lines(src_path), mirror.read_lines(en_path)
-    if len(src) != len(en):
-        raise ValueError(f"{src_path} has {len(src)} lines but {en_path} has {len(en)}")
-    yield from zip(src, en, strict=True)
-
-
-def _tatoeba(lang: Language) -> Iterator[tuple[str, str]]:
-    if lang.tatoeba:
-        base = f"tatoeba/data/tatoeba/v1/tatoeba.{lang.tatoeba}-eng"
-        if mirror.exists(f"{base}.{lang.tatoeba}"):
-            yield from _parallel(f"{base}.{lang.tatoeba}", f"{base}.eng")
-
-
-def _mafand(lang: Language) -> Iterator[tuple[str, str]]:
-    if lang.mafand:
-        for sep in ("-", "_"):
-            base = f"lafand-mt/data/text_files/en{sep}{lang.mafand}/train"
-            if mirror.exists(f"{base}.{lang.mafand}"):
-                yield from _parallel(f"{base}.{lang.mafand}", f"{base}.en")
-
-
-def _multi30k(lang: Language) -> Iterator[tuple[str, str]]:
-    if lang.code in MULTI30K_LANGS:
-        base = "multi30k/data/task1/raw/train"
-        yield from _parallel(f"{base}.{lang.code}.gz", f"{base}.en.gz")
-
-
-_READERS = {"ntrex": _ntrex, "tatoeba": _tatoeba, "mafand": _mafand, "multi30k": _multi30k}
-
-
-def resolve_sources(sources: str | Iterable[str]) -> tuple[str, ...]:
-    names = [sources] if isinstance(sources, str) else list(sources)
-    if "all" in names:
-        return SOURCES
-    bad = [s for s in names if s not in SOURCES]
-    if bad or not names:
-        raise ValueError(f"unknown bitext source(s) {bad or names}; choose from {', '.join(SOURCES)} or 'all'")
-    return tuple(dict.fromkeys(names))
-
-
-def _test_english() -> set[str]:
-    from .collections import ntrex
-
-    split = ntrex.article_split()
-    english = ntrex.sentences("en")
-    return {" ".join(english[i].split()).casefold()
-            for i, a in enumerate(ntrex.article_of_line()) if split[a] == "test"}
-
-
-def load_bitext(lang: str, sources: str | Iterable[str] = DEFAULT_SOURCES, holdout: bool = False) -> list[BitextPair]:
-    """Deduplicated X–English pairs of language ``lang`` from ``sources``.
-
-    ``holdout`` also drops every pair whose English side is a sentence of the NTREX dev
-    articles (``optical-ir/ntrex/<xx>-en/dev``), so that collection can validate training.
-    """
-    language = get_language(lang)
-    if language.code == "en":
-        raise ValueError("bitext pairs a non-English language with English; got 'en'")
-    blocked = _test_english()
-    if holdout:
-        from .collections import ntrex
-
-        blocked = blocked | {" ".join(e.split()) for e in ntrex.dev_english()}
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for name in resolve_sources(sources):
-        for src, en in _READERS[name](language):
-            src, en = " ".join(src.split()), " ".join(en.split())
-            key = (src.casefold(), en.casefold())
-            if not src or not en or key in seen or key[1] in blocked:
-                continue
-            seen.add(key)
-            out.append(BitextPair(src, en, language.code, name))
-    return out
-
-
-def counts(pairs: Sequence[BitextPair]) -> Counter[str]:
-    """Pairs per source."""
-    return Counter(p.origin for p in pairs)
+from . import cli
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .parallel import DEFAULT_SOURCES, SOURCES
+
     parser = cli.parser("bitext", __doc__)
     parser.add_argument("--language", nargs="+", required=True, help="language code(s) X of X-English")
     parser.add_argument("--sources", nargs="+", default=list(DEFAULT_SOURCES),
@@ -144,6 +26,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.add_data_flags(parser)
     args = parser.parse_args(argv)
     cli.apply_data_flags(args)
+    if args.output and len(args.language) > 1:
+        parser.error("--output takes a single --language")
+    from .files import check_writable
+    from .languages import get_language
+    from .parallel import counts, load_bitext, resolve_sources, write_tsv
+
+    if args.output:
+        check_writable(args.output)
     sources = resolve_sources(args.sources)
     print("lang\t" + "\t".join(sources) + "\ttotal")
     for code in args.language:
@@ -151,12 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         c = counts(pairs)
         print(f"{get_language(code).code}\t" + "\t".join(str(c[s]) for s in sources) + f"\t{len(pairs)}")
         if args.output:
-            if len(args.language) > 1:
-                parser.error("--output takes a single --language")
-            from .trec import atomic_write
-
-            with atomic_write(args.output) as f:
-                f.writelines(f"{p.source}\t{p.english}\n" for p in pairs)
+            write_tsv(pairs, args.output)
     return 0
 
 

@@ -1,9 +1,6 @@
 """Export the qrels of the embedded collections as TREC files (into ``qrels/``).
 
-The judgements of each collection do not depend on the query language (query ids are
-shared across languages), so one file per collection and split is written:
-``qrels/ntrex.test.txt`` (also the qrels of ``test-large``), ``qrels/ntrex.train.txt``,
-``qrels/xquad-r.txt`` and ``qrels/multi30k.test2016.txt``.
+One file per collection and split (:mod:`optical_ir.collections.qrels`).
 
 Command line::
 
@@ -13,31 +10,8 @@ Command line::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from . import cli
-
-EXPORTS: dict[str, str] = {
-    "ntrex.test.txt": "optical-ir/ntrex/en-en/test",
-    "ntrex.train.txt": "optical-ir/ntrex/en-en/train",
-    "xquad-r.txt": "optical-ir/xquad-r/en-en",
-    "multi30k.test2016.txt": "optical-ir/multi30k/en-en/test2016",
-}
-
-
-def export_qrels(output_dir: str | Path = "qrels") -> dict[Path, int]:
-    """Write every file of :data:`EXPORTS`; returns path → number of judgements."""
-    from ir_measures import Qrel
-
-    from .collections import load
-    from .trec import write_qrels
-
-    written = {}
-    for name, dataset_id in EXPORTS.items():
-        path = Path(output_dir) / name
-        qrels = (Qrel(q.query_id, q.doc_id, q.relevance) for q in load(dataset_id).qrels_iter())
-        written[path] = write_qrels(qrels, path)
-    return written
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,6 +20,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.add_data_flags(parser)
     args = parser.parse_args(argv)
     cli.apply_data_flags(args)
+    from .collections.qrels import export_qrels
+    from .files import check_writable
+
+    check_writable(args.output_dir, directory=True)
     for path, n in export_qrels(args.output_dir).items():
         print(f"{path}\t{n} judgements")
     return 0

@@ -1,6 +1,6 @@
 """Fuse TREC runs (e.g. BM25 and dense) with ``pyserini.fusion``.
 
-Methods (Pyserini's):
+Methods (Pyserini's; :mod:`optical_ir.retrieval.fusion`):
 
 * ``rrf`` — reciprocal rank fusion, :math:`s(d) = \\sum_r 1 / (k + \\mathrm{rank}_r(d))`
   (Cormack et al., 2009; ``--rrf-k`` 60);
@@ -18,62 +18,14 @@ Command line::
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 
 from . import cli
-from .trec import Run, read_run, write_run
-
-METHODS = ("rrf", "interpolation", "average", "normalize")
-
-
-def fuse(runs: Sequence[Run], method: str = "rrf", *, rrf_k: int = 60, alpha: float = 0.5,
-         normalize: bool = True, depth: int | None = None, hits: int | None = None) -> Run:
-    """Fuse runs with ``pyserini.fusion``; see the module text for the methods."""
-    import pandas as pd
-    from pyserini import fusion
-    from pyserini.trectools import RescoreMethod, TrecRun
-
-    if method not in METHODS:
-        raise ValueError(f"unknown fusion method {method!r}; choose one of {', '.join(METHODS)}")
-    if len(runs) < 2:
-        raise ValueError("fusion needs at least two runs")
-    if method == "interpolation" and len(runs) != 2:
-        raise ValueError("interpolation fuses exactly two runs")
-    trec_runs = []
-    for run in runs:
-        rows = [(qid, "Q0", doc, rank, score, "run")
-                for qid, docs in run.items()
-                for rank, (doc, score) in enumerate(sorted(docs.items(), key=lambda kv: (-kv[1], kv[0])), 1)]
-        trec = TrecRun()
-        trec.run_data = pd.DataFrame(rows, columns=TrecRun.columns)
-        trec_runs.append(trec)
-    if method == "rrf":
-        fused = fusion.reciprocal_rank_fusion(trec_runs, rrf_k=rrf_k, depth=depth, k=hits)
-    elif method == "interpolation":
-        if normalize:
-            trec_runs = [r.clone().rescore(method=RescoreMethod.NORMALIZE) for r in trec_runs]
-        fused = fusion.interpolation(trec_runs, alpha=alpha, depth=depth, k=hits)
-    elif method == "average":
-        fused = fusion.average(trec_runs, depth=depth, k=hits)
-    else:
-        fused = fusion.normalize(trec_runs, depth=depth, k=hits)
-    out: Run = {}
-    for row in fused.run_data.itertuples(index=False):
-        out.setdefault(str(row.topic), {})[str(row.docid)] = float(row.score)
-    return out
-
-
-def fuse_files(paths: Sequence[str | os.PathLike[str]], output: str | os.PathLike[str], method: str = "rrf",
-               run_tag: str | None = None, **kwargs: object) -> Run:
-    runs = [read_run(p) for p in paths]
-    fused = fuse(runs, method, **kwargs)  # type: ignore[arg-type]
-    order = list(dict.fromkeys(q for r in runs for q in r))
-    write_run(fused, output, run_tag or method, order)
-    return fused
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .retrieval.fusion import METHODS
+
     parser = cli.parser("fuse", __doc__)
     parser.add_argument("--runs", nargs="+", required=True, help="TREC runs to fuse")
     parser.add_argument("--output", required=True, help="TREC run file to write")
@@ -88,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 0.0 <= args.alpha <= 1.0:
         parser.error("--alpha must be in [0, 1]")
+    from .files import check_writable
+    from .retrieval.fusion import fuse_files
+
+    check_writable(args.output)
     fuse_files(args.runs, args.output, args.method, args.run_tag, rrf_k=args.rrf_k, alpha=args.alpha,
                normalize=args.normalize, depth=args.depth, hits=args.hits)
     return 0

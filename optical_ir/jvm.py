@@ -22,11 +22,13 @@ import re
 import sys
 from pathlib import Path
 
+from .errors import OpticalIRError
+
 REQUIRED_MAJOR = 21
 JAVA_HOME_ENV = "OPTICAL_IR_JAVA_HOME"
 
 
-class JavaError(RuntimeError):
+class JavaError(OpticalIRError, RuntimeError):
     """Java 21 could not be found or started."""
 
 

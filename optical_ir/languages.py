@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
+from .errors import ConfigError
+
 Resource = Literal["low", "high"]
 
 
@@ -205,7 +207,7 @@ DEFAULT_PAIRS: tuple[str, ...] = LOW_RESOURCE_DEFAULT + HIGH_RESOURCE_DEFAULT
 """The seven default query languages (X in X→English): four low-, three high-resource."""
 
 
-class UnknownLanguageError(ValueError):
+class UnknownLanguageError(ConfigError):
     """A language code that the table does not know."""
 
     def __init__(self, code: str, valid: list[str] | None = None, what: str = "language") -> None:

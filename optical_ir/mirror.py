@@ -28,6 +28,8 @@ from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
+from .errors import MissingInputError, OpticalIRError
+
 MIRROR_ENV = "OPTICAL_IR_MIRROR"
 CACHE_ENV = "OPTICAL_IR_CACHE"
 OFFLINE_ENV = "OPTICAL_IR_OFFLINE"
@@ -45,11 +47,11 @@ class ManifestEntry(NamedTuple):
     size: int
 
 
-class MissingDataError(FileNotFoundError):
+class MissingDataError(MissingInputError):
     """A data file is neither in a mirror, nor in the cache, nor downloadable."""
 
 
-class ChecksumError(OSError):
+class ChecksumError(OpticalIRError, OSError):
     """A data file's md5 differs from the manifest's."""
 
 
@@ -77,7 +79,8 @@ def set_mirror(path: str | os.PathLike[str] | None) -> None:
         return
     p = Path(path)
     if not p.is_dir():
-        raise NotADirectoryError(f"mirror directory {p} does not exist")
+        raise MissingInputError(f"mirror directory {p} does not exist; give --mirror a directory laid out like "
+                                f"the upstream repositories (e.g. ../shared/data)")
     _mirror_override = [p]
 
 

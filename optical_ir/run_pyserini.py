@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import cli
+from .errors import ConfigError
 
 
 def _value(argv: list[str], flag: str) -> str | None:
@@ -112,7 +113,7 @@ def topics_file(argv: list[str], tmp_dir: Path) -> list[str]:
 def run_pyserini(module: str, argv: Sequence[str]) -> int:
     """Run ``python -m <module> <argv>`` of Pyserini in this process, after starting Java 21."""
     if not module.startswith("pyserini."):
-        raise ValueError(f"{module!r} is not a Pyserini module (e.g. pyserini.search.faiss)")
+        raise ConfigError(f"{module!r} is not a Pyserini module (e.g. pyserini.search.faiss)")
     from . import jvm
 
     jvm.start()

@@ -15,14 +15,16 @@ import argparse
 import csv
 import time
 
-from optical_ir.bitext import SOURCES, load_bitext
-from optical_ir.evaluate import evaluate
-from optical_ir.index import build_lucene_index
+from optical_ir.evaluation import evaluate
+from optical_ir.files import atomic_write
+from optical_ir.indexes import lucene_index
 from optical_ir.mirror import cache_dir
-from optical_ir.search import bm25, load_topics, psq
-from optical_ir.translate.__main__ import translate
-from optical_ir.translate.table import TableConfig, TableTranslator, learn_table
-from optical_ir.trec import atomic_write, write_run
+from optical_ir.parallel import SOURCES, load_bitext
+from optical_ir.retrieval import Bm25Searcher, PsqSearcher
+from optical_ir.topics import load_topics
+from optical_ir.translation import translate
+from optical_ir.translation.table import TableConfig, TableTranslator, learn_table
+from optical_ir.trec import write_run
 
 
 def main() -> int:
@@ -31,7 +33,7 @@ def main() -> int:
     parser.add_argument("--output", default="reproduce/translation-sources.csv")
     args = parser.parse_args()
     work = cache_dir() / "translation-sources"
-    index = str(build_lucene_index("optical-ir/ntrex/en-en/test"))
+    index = lucene_index("optical-ir/ntrex/en-en/test")
     rows = []
     for lang in args.languages:
         dataset = f"optical-ir/ntrex/{lang}-en/test"
@@ -43,10 +45,11 @@ def main() -> int:
             table = learn_table(TableConfig(lang=lang, sources=sources), work / "tables" / f"{lang}.{name}")
             seconds = time.time() - start
             translated = str(work / "topics" / f"{lang}.{name}.tsv")
-            translate(TableTranslator(table), topics, translated, dataset)
-            result, _ = bm25(dataset, index=index, topics=translated, hits=100)
-            write_run(result.run, work / "runs" / f"bm25-qt.{name}.{lang}.trec", "bm25-qt")
-            psq(dataset, work / "runs" / f"bm25-psq.{name}.{lang}.trec", table, index=index, hits=100)
+            english = translate(TableTranslator(table), topics, translated, dataset)
+            qt = Bm25Searcher(index, "en").batch_search(english, 100)
+            write_run(qt.run, work / "runs" / f"bm25-qt.{name}.{lang}.trec", "bm25-qt", [q for q, _ in topics])
+            bm25_psq = PsqSearcher(index, table).batch_search(topics, 100)
+            write_run(bm25_psq.run, work / "runs" / f"bm25-psq.{name}.{lang}.trec", "bm25-psq", [q for q, _ in topics])
             for condition in ("bm25-qt", "bm25-psq"):
                 ev = evaluate(work / "runs" / f"{condition}.{name}.{lang}.trec", dataset)
                 rows.append([lang, name, condition, table.n_pairs, len(table)]

@@ -1,7 +1,7 @@
 import pytest
 
-from optical_ir.bitext import counts, load_bitext
 from optical_ir.collections import ntrex
+from optical_ir.parallel import counts, load_bitext
 
 from .conftest import needs_mirror
 

@@ -7,9 +7,11 @@ from ir_datasets.formats import GenericDoc, GenericQuery, TrecQrel
 
 from optical_ir import jvm
 from optical_ir.collections._base import Built, make_dataset, register
-from optical_ir.evaluate import evaluate
-from optical_ir.index import build_lucene_index, read_index_config
-from optical_ir.search import bm25_search, search
+from optical_ir.evaluation import evaluate
+from optical_ir.indexes import read_index_config
+from optical_ir.indexes.lucene import build_lucene_index
+from optical_ir.retrieval import Bm25Searcher
+from optical_ir.search import main as search_main
 from optical_ir.trec import read_run
 
 from .conftest import needs_mirror
@@ -56,8 +58,8 @@ def test_missing_java_21_says_what_was_found_and_what_is_needed(tmp_path: Path,
 def test_bm25_on_a_tiny_corpus(tmp_path: Path) -> None:
     index = build_lucene_index(TINY, tmp_path / "index")
     assert read_index_config(index)["docs_count"] == 3
-    result = bm25_search([("q1", "Rais wa KENYA alizungumza NAIROBI"), ("q2", "Mvua LAGOS"), ("q3", "?!")],
-                         index, "sw", hits=10)
+    result = Bm25Searcher(index, "sw").batch_search(
+        [("q1", "Rais wa KENYA alizungumza NAIROBI"), ("q2", "Mvua LAGOS"), ("q3", "?!")], 10)
     assert next(iter(result.run["q1"])) == "d1" and list(result.run["q2"]) == ["d3"]
     assert result.empty == ["q3"]
     # a second build finds the finished index and does not redo it
@@ -70,7 +72,8 @@ def test_empty_query_is_reported_not_crashed_on(tmp_path: Path, capsys: pytest.C
     topics = tmp_path / "topics.tsv"
     topics.write_text("q1\tKenya Nairobi\nq2\t...\n")
     out = tmp_path / "run.trec"
-    search(TINY, out, topics=str(topics), index=str(build_lucene_index(TINY, tmp_path / "ix")))
+    index = build_lucene_index(TINY, tmp_path / "ix")
+    assert search_main(["--dataset", TINY, "--output", str(out), "--topics", str(topics), "--index", str(index)]) == 0
     assert "1 empty queries" in capsys.readouterr().err
     assert set(read_run(out)) == {"q1"}
     assert evaluate(out, TINY, ["AP"]).per_query["AP"]["q2"] == 0.0
@@ -80,19 +83,19 @@ def test_empty_query_is_reported_not_crashed_on(tmp_path: Path, capsys: pytest.C
 def test_whole_slice_on_the_real_sw_en_collection(tmp_path: Path) -> None:
     """collection → Lucene index → BM25 run → TREC file → MAP, checked against trec_eval."""
     run = tmp_path / "bm25.sw.trec"
-    search("optical-ir/ntrex/sw-en/test", run, hits=100, run_tag="bm25")
+    search_main(["--dataset", "optical-ir/ntrex/sw-en/test", "--output", str(run), "--hits", "100"])
     lines = run.read_text().splitlines()
     assert lines[0].split()[1] == "Q0" and lines[0].split()[5] == "bm25"
     ev = evaluate(run, "optical-ir/ntrex/sw-en/test")
     assert ev.n_queries == 1007
     assert 0.05 < ev.aggregates["AP"] < 0.9
     english = tmp_path / "bm25.en.trec"
-    search("optical-ir/ntrex/en-en/test", english, hits=100)
+    search_main(["--dataset", "optical-ir/ntrex/en-en/test", "--output", str(english), "--hits", "100"])
     ceiling = evaluate(english, "optical-ir/ntrex/en-en/test")
     assert ceiling.aggregates["AP"] > ev.aggregates["AP"] + 0.1
 
     # pyserini's own trec_eval (a Java subprocess: JAVA_HOME and PATH must point at Java 21)
-    from optical_ir.export_qrels import EXPORTS, export_qrels
+    from optical_ir.collections.qrels import EXPORTS, export_qrels
 
     export_qrels(tmp_path)
     qrels = tmp_path / next(k for k, v in EXPORTS.items() if v.endswith("/test"))

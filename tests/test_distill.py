@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from optical_ir import distill as distill_mod
-from optical_ir.distill import DistillConfig, distill, read_distill_info
+from optical_ir.distillation import DistillConfig, distill, read_distill_info
+from optical_ir.distillation import trainer as distill_mod
 from optical_ir.encoders import DenseEncoder
 
 from .conftest import needs_mirror
@@ -69,7 +69,7 @@ def test_finished_student_is_not_trained_again(tmp_path: Path, monkeypatch: pyte
     out = distill(_config(epochs=1), tmp_path / "s")
     monkeypatch.setattr(distill_mod, "training_pairs", lambda c: pytest.fail("trained again"))
     assert distill(_config(epochs=1), out) == out
-    with pytest.raises(ValueError, match="another configuration"):
+    with pytest.raises(ValueError, match=r"another configuration \(epochs: 1 there, 3 now\)"):
         distill(_config(epochs=3), out)
 
 
@@ -114,8 +114,8 @@ def test_an_ot_student_searches_with_pyserini(tmp_path: Path) -> None:
     jvm.start()
     from pyserini.search.faiss import FaissSearcher
 
-    from optical_ir.dense import build_faiss_index
     from optical_ir.encoders.plugins import OpticalQueryEncoder
+    from optical_ir.indexes.faiss import build_faiss_index
     from optical_ir.run_pyserini import run_pyserini
     from optical_ir.trec import read_run, write_topics
 
@@ -135,10 +135,10 @@ def test_train_layers_trains_only_the_top_layers_from_cached_frozen_outputs(tmp_
     import torch
     from safetensors.torch import load_file
 
-    from optical_ir.distill import _Side
+    from optical_ir.distillation.features import TokenSide
 
     enc = DenseEncoder("all-MiniLM-L6-v2")
-    side, cached = _Side(enc, 32), _Side(enc, 32, top_layers=2)
+    side, cached = TokenSide(enc, 32), TokenSide(enc, 32, top_layers=2)
     cached.prepare(PROBE)
     with torch.no_grad():
         full, mask, pooled = side.run(PROBE)

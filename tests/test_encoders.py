@@ -124,8 +124,9 @@ def test_pyserini_auto_query_encoder_agrees(me5: DenseEncoder) -> None:
 def test_faiss_round_trip_through_pyserini(minilm: DenseEncoder, tmp_path: Path) -> None:
     from pyserini.search.faiss import FaissSearcher
 
-    from optical_ir.dense import build_faiss_index, dense_search
-    from optical_ir.index import read_index_config
+    from optical_ir.indexes import read_index_config
+    from optical_ir.indexes.faiss import build_faiss_index
+    from optical_ir.retrieval import ExactDenseSearcher, FaissDenseSearcher
     from optical_ir.run_pyserini import run_pyserini
     from optical_ir.trec import read_run, write_topics
 
@@ -135,7 +136,7 @@ def test_faiss_round_trip_through_pyserini(minilm: DenseEncoder, tmp_path: Path)
     assert (index / "index").is_file() and (index / "docid").read_text().split() == ["d1", "d2", "d3"]
     assert build_faiss_index(TINY, minilm, index) == index  # reused, not rebuilt
     topics = [("q1", "The president of Kenya spoke in Nairobi"), ("q2", "flooded streets in Lagos")]
-    run = dense_search(topics, index, minilm, hits=3)
+    run = FaissDenseSearcher(index, minilm).batch_search(topics, 3).run
     assert max(run["q1"], key=run["q1"].get) == "d1"
     assert max(run["q2"], key=run["q2"].get) == "d3"
     assert len(run["q1"]) == 3
@@ -144,16 +145,16 @@ def test_faiss_round_trip_through_pyserini(minilm: DenseEncoder, tmp_path: Path)
 
     hits = FaissSearcher(str(index), OpticalQueryEncoder(minilm)).search(topics[0][1], k=3)
     assert {h.docid: pytest.approx(float(h.score), abs=1e-5) for h in hits} == run["q1"]
-    # exact search in memory (validation, machines without Java) ranks as the FAISS index does
-    from optical_ir.dense import exact_search, index_vectors
+    # exact search in memory (validation, machines without Java): the same run as the FAISS index
+    from optical_ir.indexes.faiss import index_vectors
 
     docids, vectors = index_vectors(index)
-    queries = minilm.encode([t for _, t in topics], "query")
-    exact = exact_search(["q1", "q2"], queries, docids, vectors, hits=2)
+    exact = ExactDenseSearcher(minilm, docids, vectors).batch_search(topics, 3).run
+    assert exact == run
+    from_dataset = ExactDenseSearcher.from_dataset(minilm, minilm, TINY).batch_search(topics, 2).run
     for qid in ("q1", "q2"):
         top2 = sorted(run[qid], key=lambda d: -run[qid][d])[:2]
-        assert list(exact[qid]) == top2
-        assert exact[qid] == {d: pytest.approx(run[qid][d], abs=1e-5) for d in top2}
+        assert list(from_dataset[qid]) == top2 and from_dataset[qid] == {d: run[qid][d] for d in top2}
     # and Pyserini's own command line (its AutoQueryEncoder), given the model directory
     write_topics(topics, tmp_path / "topics.tsv")
     out = tmp_path / "pyserini.trec"
@@ -193,23 +194,30 @@ def _hand_index(path: Path, docs: dict[str, list[float]]) -> Path:
 
 
 def test_rerank_a_hand_made_case(tmp_path: Path) -> None:
-    from optical_ir.dense import rerank
+    from optical_ir.errors import MismatchError
+    from optical_ir.indexes.faiss import index_vectors
+    from optical_ir.retrieval import RerankSearcher
 
     index = _hand_index(tmp_path / "idx", {"a": [1, 0, 0], "b": [0, 1, 0], "c": [0, 0, 1], "d": [0.6, 0.8, 0]})
     encoder = _FixedEncoder({"first": [0.0, 0.6, 0.8], "second": [1.0, 0.0, 0.0]})
     first_stage = {"q1": {"a": 9.0, "b": 8.0, "c": 7.0, "d": 1.0}, "q2": {"b": 5.0, "d": 4.0}, "q3": {}}
-    out = rerank(first_stage, [("q1", "first"), ("q2", "second"), ("q3", "nothing")], index, encoder, depth=3)
+    docids, vectors = index_vectors(index)
+
+    def rerank(first: dict, topics: list, depth: int = 100) -> dict:
+        return RerankSearcher(first, encoder, docids, vectors, depth).batch_search(topics).run  # type: ignore[arg-type]
+
+    out = rerank(first_stage, [("q1", "first"), ("q2", "second"), ("q3", "nothing")], depth=3)
     # q1: top 3 of the first stage (a, b, c) rescored by <q, d>: c 0.8, b 0.6, a 0; d (rank 4) is cut
     assert list(sorted(out["q1"], key=out["q1"].get, reverse=True)) == ["c", "b", "a"]
     assert out["q1"]["c"] == pytest.approx(0.8) and out["q1"]["a"] == pytest.approx(0.0)
     assert out["q2"] == {"b": pytest.approx(0.0), "d": pytest.approx(0.6)}
     assert "q3" not in out  # no first-stage results, nothing to rerank
-    with pytest.raises(ValueError, match="not in"):
-        rerank({"q1": {"zzz": 1.0}}, [("q1", "first")], index, encoder)
+    with pytest.raises(MismatchError, match="not in"):
+        rerank({"q1": {"zzz": 1.0}}, [("q1", "first")])
 
 
 def test_rrf_fusion_follows_the_formula() -> None:
-    from optical_ir.fuse import fuse
+    from optical_ir.retrieval import fuse
 
     run_a = {"q": {"x": 3.0, "y": 2.0, "z": 1.0}}
     run_b = {"q": {"z": 0.9, "x": 0.5}}
@@ -243,13 +251,14 @@ def test_model_directory_without_config_is_a_clear_error(tmp_path: Path) -> None
 
 
 def test_index_of_another_dimension_is_refused(tmp_path: Path, minilm: DenseEncoder) -> None:
-    from optical_ir.dense import IndexMismatchError, dense_search
+    from optical_ir.indexes import IndexMismatchError
+    from optical_ir.retrieval import FaissDenseSearcher
 
     index = _hand_index(tmp_path / "idx768", {"a": [1.0] * 768, "b": [0.5] * 768})
     with pytest.raises(IndexMismatchError, match="384-d vectors but .* holds 768-d"):
-        dense_search([("q1", "hello")], index, minilm)
+        FaissDenseSearcher(index, minilm)
     with pytest.raises(FileNotFoundError, match="not a Pyserini FAISS index"):
-        dense_search([("q1", "hello")], tmp_path, minilm)
+        FaissDenseSearcher(tmp_path, minilm)
 
 
 def test_empty_query_is_a_clear_error(minilm: DenseEncoder) -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from optical_ir.evaluate import evaluate
+from optical_ir.evaluation import evaluate
 
 QRELS = [("q1", "d1", 1), ("q1", "d3", 2), ("q2", "d9", 1), ("q3", "d5", 0)]
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from optical_ir.evaluate import evaluate
-from optical_ir.reproduce import check, load_config, main, plan, read_results
+from optical_ir.evaluation import evaluate
+from optical_ir.experiments.reproduction import check, load_config, plan, read_results
+from optical_ir.reproduce import main
 
 from .conftest import needs_mirror
 
@@ -17,7 +18,7 @@ CONFIG = ROOT / "reproduce" / "conditions.yaml"
 
 def _committed() -> list[tuple[str, dict]]:
     config = load_config(CONFIG)
-    return [(name, coll) for name, coll in config["collections"].items()
+    return [(name, coll) for name, coll in config.model.collections.items()
             if (ROOT / "runs" / name / "results.csv").is_file()]
 
 
@@ -26,6 +27,7 @@ def test_config_is_valid_and_plans_every_run() -> None:
     jobs = plan(config, Path("runs"))
     assert {j.collection for j in jobs} >= {"ntrex", "ntrex-large"}
     assert all(j.command.startswith("python -m optical_ir.") and str(j.run) in j.command for j in jobs)
+    assert all(argv[:2] == ["python", "-m"] or argv[0] == "cp" for j in jobs for argv in j.argvs())
     assert {j.lang for j in jobs if j.collection == "ntrex"} == {"sw", "so", "ha", "yo", "de", "fr", "zh", "en"}
 
 
@@ -37,8 +39,8 @@ def test_committed_results_recompute_from_committed_runs_and_qrels() -> None:
         rows = read_results(ROOT / "runs" / name / "results.csv")
         assert rows
         for (cond, lang) in dict.fromkeys((r["condition"], r["lang"]) for r in rows):
-            ev = evaluate(ROOT / "runs" / name / f"{cond}.{lang}{config.get('run_suffix', '.trec')}",
-                          ROOT / coll["qrels"])
+            ev = evaluate(ROOT / "runs" / name / f"{cond}.{lang}{config.model.run_suffix}",
+                          (coll.qrels_source or coll.dataset or "").format(lang=lang))
             for r in (r for r in rows if (r["condition"], r["lang"]) == (cond, lang)):
                 assert ev.aggregates[r["measure"]] == pytest.approx(r["value"], abs=1e-4), (name, cond, lang)
                 assert ev.n_queries == r["n_queries"]
@@ -59,7 +61,7 @@ def test_check_fails_when_a_result_changes(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_markdown_table_has_group_averages_markers_and_gaps(tmp_path: Path) -> None:
-    from optical_ir.report import Report, write_all
+    from optical_ir.experiments.report import Report, write_all
 
     coll = {"languages": {"low": ["sw", "so"], "high": ["de"]},
             "conditions": {"bm25": {}, "dense": {}, "english": {}}}
@@ -98,25 +100,36 @@ def test_reproduce_check_flags_a_changed_run(tmp_path: Path) -> None:
 
 
 def test_a_condition_may_chain_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from optical_ir import reproduce
+    import yaml
 
-    config = {"collections": {"c": {"dataset": "optical-ir/ntrex/{lang}-en/test", "languages": ["sw"],
-                                    "conditions": {"two": {"command": [
-                                        "python -m optical_ir.distill --language {lang} --output {cache}/s.{lang}",
-                                        "python -m optical_ir.search --encoder {cache}/s.{lang} --output {run}"]}}}}}
-    [job] = plan(config, tmp_path)
-    first, second = job.command.split(" && ")
+    from optical_ir.experiments import reproduction as reproduce
+
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"collections": {"c": {"dataset": "optical-ir/ntrex/{lang}-en/test",
+                                                          "languages": ["sw"], "conditions": {"two": {"command": [
+        "python -m optical_ir.distill --language {lang} --output {cache}/s.{lang}",
+        "echo {run}", "touch {run}"]}}}}}))
+    [job] = plan(load_config(path), tmp_path)
+    first, second, _ = job.command.split(" && ")
     assert first.endswith(f"{reproduce.cache_dir()}/s.sw") and second.endswith(str(tmp_path / "c" / "two.sw.trec"))
-    seen: list[str] = []
-    monkeypatch.setattr(reproduce.subprocess, "run", lambda argv, check: seen.append(argv[0]))
-    reproduce.execute("echo one && echo two")
-    assert seen == ["echo", "echo"]
+    seen: list[list[str]] = []
+    real = reproduce._step
+
+    def step(argv: list[str]) -> None:  # the distillation is not run; echo and touch are
+        if argv[0] != "python":
+            seen.append(argv)
+            real(argv)
+
+    monkeypatch.setattr(reproduce, "_step", step)
+    reproduce.execute(job)
+    assert [a[0] for a in seen] == ["echo", "touch"] and job.run.is_file()
+    assert ".partial-" in seen[0][1]  # the steps wrote under a temporary name, renamed at the end
 
 
 def test_only_changed_conditions_are_stale(tmp_path: Path) -> None:
     import yaml
 
-    from optical_ir.reproduce import _config_text, _stale_conditions
+    from optical_ir.experiments.reproduction import _config_text, _stale_conditions
 
     config = {"measures": ["AP"], "collections": {"c": {"dataset": "d/{lang}", "languages": ["sw"], "conditions": {
         "a": {"command": "python -m optical_ir.search --output {run}"},
@@ -172,7 +185,7 @@ def test_the_gpu_conditions_run_as_committed_with_device_cpu(tmp_path: Path) -> 
                                     "variants": {"tiny": {"method": "optical", "sentence_weight": 1.0}}}))
     selected.write_text(json.dumps({"selected": {"optical": {"variant": "tiny", "epochs": 1, "val_AP": 0.0,
                                                              "settings": {"method": "optical"}}}}))
-    ntrex = load_config(CONFIG)["collections"]["ntrex"]
+    ntrex = load_config(CONFIG).raw["collections"]["ntrex"]
     conditions = {}
     for name in ("bm25", "dense-optical", "rerank-optical", "dense-tokkd"):
         cond = {k: v for k, v in ntrex["conditions"][name].items() if k != "expected"}

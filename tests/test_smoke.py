@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from optical_ir.reproduce import load_config, main, read_results
+from optical_ir.experiments.reproduction import load_config, read_results
+from optical_ir.reproduce import main
 
 from .conftest import ROOT, needs_mirror
 from .test_translate import _tiny_marian
@@ -16,9 +17,9 @@ SMOKE = ROOT / "reproduce" / "smoke.yaml"
 
 def test_smoke_exercises_every_condition_of_the_main_config() -> None:
     main_names = set()
-    for coll in load_config(ROOT / "reproduce" / "conditions.yaml")["collections"].values():
-        main_names |= set(coll["conditions"])
-    smoke = set(load_config(SMOKE)["collections"]["smoke"]["conditions"])
+    for coll in load_config(ROOT / "reproduce" / "conditions.yaml").model.collections.values():
+        main_names |= set(coll.conditions)
+    smoke = set(load_config(SMOKE).model.collections["smoke"].conditions)
     required = {"bm25", "bm25-qt", "bm25-psq", "nmt-bm25", "dense-zeroshot", "dense-msekd", "dense-tokkd",
                 "dense-optical", "rerank-zeroshot", "rerank-optical", "english"}
     assert required <= smoke <= main_names
@@ -31,9 +32,9 @@ def test_smoke_reproduction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     runs = tmp_path / "runs"
     assert main(["--config", str(SMOKE), "--runs-dir", str(runs), "--check"]) == 0
     out = runs / "smoke"
-    conditions = load_config(SMOKE)["collections"]["smoke"]["conditions"]
+    conditions = load_config(SMOKE).model.collections["smoke"].conditions
     for name, cond in conditions.items():
-        for lang in cond.get("languages", ["sw"]):
+        for lang in cond.languages or ["sw"]:
             run = out / f"{name}.{lang}.trec"
             assert run.is_file(), run
             if name != "nmt-bm25":  # a random tiny Marian model translates into words BM25 does not find

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from optical_ir.translate.base import PrecomputedTranslator, TextTranslator, TranslationCache
-from optical_ir.translate.psq import psq_weights
-from optical_ir.translate.table import (
+from optical_ir.translation.base import PrecomputedTranslator, TextTranslator, TranslationCache
+from optical_ir.translation.psq import psq_weights
+from optical_ir.translation.table import (
     TableConfig,
     TableTranslator,
     TranslationTable,
@@ -170,7 +170,7 @@ def _tiny_marian(directory: Path, source_lang: str | None = None) -> Path:
 
 
 def test_nmt_marian_end_to_end_on_a_tiny_model(tmp_path: Path) -> None:
-    from optical_ir.translate.nmt import NMTTranslator, UnsupportedLanguagePair
+    from optical_ir.translation.nmt import NMTTranslator, UnsupportedLanguagePair
 
     model = _tiny_marian(tmp_path / "marian", source_lang="swa")
     tr = NMTTranslator(model, "sw", beam_size=2, max_length=12)
@@ -185,9 +185,9 @@ def test_nmt_marian_end_to_end_on_a_tiny_model(tmp_path: Path) -> None:
 
 @pytest.mark.java
 def test_psq_search_finds_the_passage_through_weighted_translations(tmp_path: Path) -> None:
-    from optical_ir.index import build_lucene_index
-    from optical_ir.search import psq
-    from optical_ir.translate.psq import english_analyzer, lucene_query, psq_search
+    from optical_ir.indexes.lucene import build_lucene_index
+    from optical_ir.retrieval import PsqSearcher
+    from optical_ir.retrieval.psq import english_analyzer, lucene_query
 
     from .test_bm25 import TINY
 
@@ -198,8 +198,8 @@ def test_psq_search_finds_the_passage_through_weighted_translations(tmp_path: Pa
     weights = psq_weights("mvua", table, analyse)
     assert weights == pytest.approx({"rain": 1.0})  # both translations stem to 'rain'
     assert str(lucene_query(weights).toString()) == "(contents:rain)^1.0"
-    run, empty = psq_search([("q1", "uchaguzi"), ("q2", "Mvua"), ("q3", "!!")], index, table, hits=3)
+    searcher = PsqSearcher(index, table)
+    run, empty = searcher.batch_search([("q1", "uchaguzi"), ("q2", "Mvua"), ("q3", "!!")], 3)
     assert max(run["q1"], key=run["q1"].get) == "d1" and max(run["q2"], key=run["q2"].get) == "d3"
-    assert empty == ["q3"]
-    result = psq(TINY, tmp_path / "psq.trec", table, index=str(index), hits=3)
-    assert set(result.run) == {"q1", "q2"}
+    assert empty == ["q3"] and searcher.tag == "bm25-psq"
+    assert searcher.search("Mvua", 1) == {"d3": run["q2"]["d3"]}

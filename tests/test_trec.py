@@ -33,7 +33,7 @@ def test_malformed_run_line_gives_the_line_number(tmp_path: Path, bad: str, why:
 
 
 def test_malformed_qrels_line_gives_the_line_number(tmp_path: Path) -> None:
-    from optical_ir.evaluate import load_qrels
+    from optical_ir.evaluation import load_qrels
 
     path = tmp_path / "qrels.txt"
     path.write_text("q1 0 d1 1\nq1 0 d2 high\n")

@@ -42,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 def _texts(languages: list[str], sources: list[str], english_only: bool = False,
            query: str = "query: ", passage: str = "passage: ") -> list[str]:
     """Every string the device run feeds a model, with its prefixes."""
-    from optical_ir.bitext import load_bitext
     from optical_ir.collections import ntrex
+    from optical_ir.parallel import load_bitext
 
     out = []
     for lang in ["en"] if english_only else [*languages, "en"]:

@@ -33,13 +33,16 @@ def load(dataset_id: str) -> Any:
 
     Raises
     ------
-    KeyError
-        For an id that no registration knows; the message says which families exist.
+    UnknownNameError
+        (a ``KeyError``) for an id that no registration knows; the message says which
+        families exist.
     """
+    from ..errors import UnknownNameError
+
     try:
         return ir_datasets.load(dataset_id)
     except KeyError:
-        raise KeyError(
+        raise UnknownNameError(
             f"unknown dataset id {dataset_id!r}. The toolkit's collections are "
             f"{NAMESPACE}/ntrex/<xx>-en/{{test,train,test-large,dev}}, {NAMESPACE}/xquad-r/<xx>-en and "
             f"{NAMESPACE}/multi30k/<xx>-en/test2016; any ir_datasets id works too."
@@ -57,5 +60,7 @@ def query_language(dataset: Any) -> str:
 
     lang = dataset.queries_lang() if dataset.has_queries() else None
     if not lang:
-        raise ValueError("the dataset does not say the language of its queries; pass --language")
+        from ..errors import ConfigError
+
+        raise ConfigError("the dataset does not say the language of its queries; pass --language")
     return canonical(lang)

@@ -37,6 +37,7 @@ from typing import Literal, NamedTuple
 from ir_datasets.formats import TrecQrel
 
 from .. import mirror
+from ..errors import ConfigError
 from ..languages import Language, get_language, languages_with
 from ._base import NAMESPACE, Built, language_dataset, register, register_pattern
 
@@ -80,7 +81,7 @@ def sentence_file(lang: Language) -> str:
     if lang.code == "en":
         return SOURCE
     if not lang.ntrex:
-        raise ValueError(f"NTREX-128 has no {lang.name} ({lang.code})")
+        raise ConfigError(f"NTREX-128 has no {lang.name} ({lang.code})")
     return f"ntrex-128/NTREX-128/newstest2019-ref.{lang.ntrex}.txt"
 
 

@@ -15,13 +15,15 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from ..errors import ConfigError
+
 CONFIG_FILE = "optical_ir-encoder.json"
 POOLINGS = ("mean", "cls")
 Pooling = Literal["mean", "cls"]
 Kind = Literal["query", "passage"]
 
 
-class EncoderConfigError(ValueError):
+class EncoderConfigError(ConfigError):
     """A model directory has no encoder configuration, or an invalid one."""
 
 
@@ -104,10 +106,10 @@ class EncoderConfig:
         if not path.is_file():
             raise EncoderConfigError(
                 f"{model_dir} has no {CONFIG_FILE}: the toolkit does not guess pooling, prefixes or "
-                f"normalisation from a model's name. Write one with "
-                f"`python -m optical_ir.encode --model {model_dir} --pooling mean|cls "
-                f"[--query-prefix 'query: '] [--passage-prefix 'passage: '] [--no-normalize] --save-config`, "
-                f"or pass those flags with the model."
+                f"normalisation from a model's name. Pass them with the model (--pooling mean|cls "
+                f"[--query-prefix 'query: '] [--passage-prefix 'passage: '] [--no-normalize] [--max-length N]); "
+                f"python -m optical_ir.index --encoder {model_dir} with those flags saves them with its index, and "
+                f"EncoderConfig(pooling=...).save('{model_dir}') writes the file into the model directory."
             )
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import OpticalIRError, check_device
 from .config import EncoderConfig, EncoderConfigError, Kind, has_config
 from .embedded import resolve
 
 
-class EmptyQueryError(ValueError):
+class EmptyQueryError(OpticalIRError, ValueError):
     """A query with no text."""
 
 
@@ -59,8 +60,7 @@ class DenseEncoder:
             config = EncoderConfig.load(self.path)
         elif local and not has_config(self.path) and not Path(self.path, "config.json").is_file():
             raise EncoderConfigError(f"{self.path} is not a model directory (no config.json)")
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise RuntimeError(f"--device {device}: torch sees no CUDA device here; use --device cpu")
+        check_device(device)
         self.device = torch.device(device)
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
         self.model = AutoModel.from_pretrained(self.path).to(self.device).eval()

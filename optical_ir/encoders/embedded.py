@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from ..errors import MissingInputError, UnknownNameError
+from ..files import replace_dir
 from ..mirror import cache_dir
 from .config import EncoderConfig, has_config
 
@@ -84,7 +86,7 @@ def models_dir() -> Path:
 def embedded_dir(name: str, rebuild: bool = False) -> Path:
     """The model directory of an embedded model, built into the cache on first use."""
     if name not in EMBEDDED:
-        raise KeyError(f"no embedded model {name!r}; embedded: {', '.join(EMBEDDED)}")
+        raise UnknownNameError(f"no embedded model {name!r}; embedded: {', '.join(EMBEDDED)}")
     target = models_dir() / name
     if (target / "config.json").is_file() and not rebuild:
         return target
@@ -93,9 +95,7 @@ def embedded_dir(name: str, rebuild: bool = False) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         EMBEDDED[name].build(tmp)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
+        replace_dir(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
@@ -110,9 +110,9 @@ def resolve(model: str | os.PathLike[str]) -> str:
     if path.is_dir():
         return str(path)
     if path.exists():
-        raise NotADirectoryError(f"{path} is a file; a model is a directory (config.json, weights, tokenizer)")
+        raise MissingInputError(f"{path} is a file; a model is a directory (config.json, weights, tokenizer)")
     if text.startswith((".", "/", "~")) or os.sep in text.rstrip(os.sep).split(os.sep, 1)[-1]:
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"no model directory {text}; give a directory, an embedded model ({', '.join(EMBEDDED)}) "
             f"or a Hugging Face id (owner/name)")
     return text

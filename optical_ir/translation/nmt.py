@@ -23,13 +23,14 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import ConfigError
 from .base import TextTranslator
 
 FAMILIES = {"MarianTokenizer": "marian", "NllbTokenizer": "nllb", "NllbTokenizerFast": "nllb",
             "M2M100Tokenizer": "m2m100"}
 
 
-class UnsupportedLanguagePair(ValueError):
+class UnsupportedLanguagePair(ConfigError):
     """The model does not translate this language into English."""
 
 
@@ -49,7 +50,7 @@ class NMTTranslator(TextTranslator):
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_name)
         family = FAMILIES.get(type(self.tokenizer).__name__)
         if family is None:
-            raise ValueError(f"{self.model_name}: tokenizer {type(self.tokenizer).__name__} is not one of the "
+            raise ConfigError(f"{self.model_name}: tokenizer {type(self.tokenizer).__name__} is not one of the "
                              f"supported NMT families ({', '.join(sorted(set(FAMILIES)))})")
         self.family = family
         self.prefix = ""

@@ -2,7 +2,7 @@
 
 Every translator turns topics ``(qid, text in X)`` into English topics ``(qid, text)`` and
 says where its translations came from (:meth:`Translator.provenance`), which
-``python -m optical_ir.translate`` saves beside the topics file. A translator that works
+``python -m optical_ir.translate`` saves beside the topics file (:func:`translate`). A translator that works
 text by text (:class:`TextTranslator`: NMT, the lexical table) goes through
 :class:`TranslationCache`: a SQLite file keyed by the translator's ``key`` (method + model
 or table digest + settings) and the source text, so a rerun translates nothing twice.
@@ -16,6 +16,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from ..errors import MismatchError, MissingInputError
 
 Topics = list[tuple[str, str]]
 
@@ -118,7 +120,7 @@ class PrecomputedTranslator(Translator):
 
         self.path = Path(path)
         if not self.path.is_file():
-            raise FileNotFoundError(f"no precomputed translations at {self.path} (a 'qid<TAB>english' file)")
+            raise MissingInputError(f"no precomputed translations at {self.path} (a 'qid<TAB>english' file)")
         self.source_lang = canonical(source_lang)
         self.translations = dict(read_topics(self.path))
 
@@ -132,5 +134,21 @@ class PrecomputedTranslator(Translator):
         missing = [qid for qid, _ in topics if qid not in self.translations]
         if missing:
             shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
-            raise ValueError(f"{self.path} has no translation for {len(missing)} of {len(topics)} queries: {shown}")
+            raise MismatchError(f"{self.path} has no translation for {len(missing)} of {len(topics)} queries: {shown}")
         return [(qid, self.translations[qid]) for qid, _ in topics]
+
+
+def translate(translator: Translator, topics: Sequence[tuple[str, str]], output: str | os.PathLike[str],
+              dataset: str | None = None, batch_size: int = 32) -> Topics:
+    """Translate ``topics`` and write them, with their provenance beside them (``<output>.json``)."""
+    from ..topics import write_provenance
+    from ..trec import write_topics
+
+    if isinstance(translator, TextTranslator):
+        english = translator.translate_topics(topics, batch_size=batch_size)
+    else:
+        english = translator.translate_topics(topics)
+    write_topics(english, output)
+    write_provenance(output, {**translator.provenance(), "target_lang": "en", "dataset": dataset,
+                              "queries": len(english)})
+    return english

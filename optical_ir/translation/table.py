@@ -1,6 +1,6 @@
 r"""Statistical translation learned from bitext: an eflomal lexical table p(e | f).
 
-1. Both sides of the bitext (:mod:`optical_ir.bitext`) are tokenised like BM25 queries
+1. Both sides of the bitext (:mod:`optical_ir.parallel`) are tokenised like BM25 queries
    (:func:`optical_ir.analysis.tokenize`: NFKC, case folding, Unicode word runs); Chinese
    and Japanese runs are split into characters, as Lucene's standard tokenizer does.
 2. eflomal (Östling and Tiedemann, 2016; model 3: IBM-1 → HMM → fertility) aligns the words
@@ -18,7 +18,7 @@ eflomal seeds its sampler from the operating system (it has no seed option), so 
 of the same table differ slightly; reuse the saved table for comparable runs.
 
 Two query forms use the table: :class:`TableTranslator` (1-best word-by-word translation)
-and PSQ (:mod:`optical_ir.translate.psq`).
+and PSQ (:mod:`optical_ir.translation.psq`).
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError, DataFormatError, MismatchError, MissingInputError
 from .base import TextTranslator
 
 TABLE_FILE = "table.tsv.gz"
@@ -65,22 +66,24 @@ class TableConfig:
         Keep the most probable translations until their mass reaches this.
     """
 
-    lang: str
-    sources: tuple[str, ...] = ("ntrex",)
-    min_prob: float = 0.01
-    top_k: int = 10
-    cumulative: float = 0.95
+    lang: str = field(metadata={"help": "source language"})
+    sources: tuple[str, ...] = field(default=("ntrex",), metadata={
+        "help": "bitext sources: ntrex tatoeba mafand multi30k, or all"})
+    min_prob: float = field(default=0.01, metadata={"help": "drop translations with p(e|f) below this"})
+    top_k: int = field(default=10, metadata={"help": "at most this many translations per word"})
+    cumulative: float = field(default=0.95, metadata={
+        "help": "keep translations until their probability mass reaches this"})
 
     def __post_init__(self) -> None:
-        from ..bitext import resolve_sources
         from ..languages import canonical
+        from ..parallel import resolve_sources
 
         object.__setattr__(self, "lang", canonical(self.lang))
         if self.lang == "en":
-            raise ValueError("a translation table maps a non-English language into English; got 'en'")
+            raise ConfigError("a translation table maps a non-English language into English; got 'en'")
         object.__setattr__(self, "sources", resolve_sources(self.sources))
         if not (0 <= self.min_prob < 1 and self.top_k >= 1 and 0 < self.cumulative <= 1):
-            raise ValueError("need 0 ≤ min_prob < 1, top_k ≥ 1 and 0 < cumulative ≤ 1")
+            raise ConfigError("need 0 ≤ min_prob < 1, top_k ≥ 1 and 0 < cumulative ≤ 1")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -181,7 +184,7 @@ class TranslationTable:
         return h.hexdigest()[:12]
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
-        from ..trec import atomic_text, atomic_write
+        from ..files import atomic_text, atomic_write
 
         out = Path(directory)
         with atomic_text(out / TABLE_FILE) as f:
@@ -199,25 +202,24 @@ class TranslationTable:
         """Read a saved table; a malformed line is an error with its line number."""
         d = Path(directory)
         if not (d / TABLE_FILE).is_file() or not (d / CONFIG_FILE).is_file():
-            raise FileNotFoundError(f"{d} holds no translation table ({TABLE_FILE} and {CONFIG_FILE}); learn one "
+            raise MissingInputError(f"{d} holds no translation table ({TABLE_FILE} and {CONFIG_FILE}); learn one "
                                     f"with python -m optical_ir.translate --method table")
         meta = json.loads((d / CONFIG_FILE).read_text(encoding="utf-8"))
         config = TableConfig(**{**meta["config"], "sources": tuple(meta["config"]["sources"])})
-        from ..trec import open_text
+        from ..files import iter_lines
 
         probs: dict[str, dict[str, float]] = defaultdict(dict)
-        with open_text(d / TABLE_FILE) as f:
-            for lineno, line in enumerate(f, 1):
-                parts = line.rstrip("\n").split("\t")
-                try:
-                    src, e, p = parts
-                    prob = float(p)
-                    if not 0 < prob <= 1:
-                        raise ValueError
-                except ValueError:
-                    raise ValueError(f"{d / TABLE_FILE}, line {lineno}: expected 'source<TAB>english<TAB>p' "
-                                     f"with 0 < p ≤ 1: {line.rstrip()!r}") from None
-                probs[src][e] = prob
+        for lineno, line in iter_lines(d / TABLE_FILE):
+            parts = line.rstrip("\n").split("\t")
+            try:
+                src, e, p = parts
+                prob = float(p)
+                if not 0 < prob <= 1:
+                    raise ValueError
+            except ValueError:
+                raise DataFormatError(d / TABLE_FILE, "expected 'source<TAB>english<TAB>p' with 0 < p ≤ 1", lineno,
+                                      line) from None
+            probs[src][e] = prob
         return cls(dict(probs), config, meta.get("pairs", 0))
 
 
@@ -230,20 +232,20 @@ def default_table_dir(config: TableConfig) -> Path:
 def learn_table(config: TableConfig, directory: str | os.PathLike[str] | None = None,
                 relearn: bool = False) -> TranslationTable:
     """Learn (or reuse) the lexical table of ``config`` in ``directory`` (default: the cache)."""
-    from ..bitext import load_bitext
+    from ..parallel import load_bitext
 
     out = Path(directory) if directory else default_table_dir(config)
     if (out / CONFIG_FILE).is_file() and not relearn:
         table = TranslationTable.load(out)
         if table.config != config:
-            raise ValueError(f"{out} holds a table learned with {table.config.to_dict()}, not "
+            raise MismatchError(f"{out} holds a table learned with {table.config.to_dict()}, not "
                              f"{config.to_dict()}; pass --relearn or another --table")
         return table
     bitext = load_bitext(config.lang, config.sources)
     pairs = [(tokenize(p.source, config.lang), tokenize(p.english, "en")) for p in bitext]
     pairs = [(s, e) for s, e in pairs if s and e]
     if not pairs:
-        raise ValueError(f"no {config.lang}–English bitext in sources {', '.join(config.sources)}: "
+        raise ConfigError(f"no {config.lang}–English bitext in sources {', '.join(config.sources)}: "
                          f"nothing to learn a table from; choose other --sources")
     raw = table_from_links(pairs, align(pairs))
     probs = {f: prune(ps, config.min_prob, config.top_k, config.cumulative) for f, ps in raw.items()}

@@ -16,73 +16,51 @@ The topics come from ``--dataset`` (its queries) or ``--topics FILE --language X
 output ``OUT`` is written atomically, with ``OUT.json`` beside it: the method, the model or
 table (configuration and digest), the dataset and the query count. ``python -m
 optical_ir.search --topics OUT`` then searches with the translations as English queries.
-Translations are cached in ``$OPTICAL_IR_CACHE/translation/cache.sqlite``.
+Translations are cached in ``$OPTICAL_IR_CACHE/translation/cache.sqlite``. The
+translators are those of :mod:`optical_ir.translation`.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .. import cli
+from . import cli
 
 METHODS = ("table", "nmt", "precomputed")
-PROVENANCE_SUFFIX = ".json"
 
 
-def make_translator(method: str, lang: str, args: Any) -> Any:
+def make_translator(method: str, lang: str, args: argparse.Namespace) -> Any:
+    """The translator the flags describe."""
+    from .errors import ConfigError
+
     if method == "table":
-        from .table import TableTranslator
+        from .translation.table import TableConfig, TableTranslator, learn_table
 
-        return TableTranslator(cli.table_from_args(args, lang))  # type: ignore[arg-type]
+        config = cli.config_from_args(TableConfig, args, lang=lang)
+        return TableTranslator(learn_table(config, args.table, args.relearn))
     if method == "nmt":
         if not args.model:
-            raise ValueError("--method nmt needs --model (a Hugging Face id or a model directory)")
-        from .nmt import NMTTranslator
+            raise ConfigError("--method nmt needs --model (a Hugging Face id or a model directory)")
+        from .translation.nmt import NMTTranslator
 
         return NMTTranslator(args.model, lang, beam_size=args.beam_size, max_length=args.max_length,
                              device=args.device)
     if not args.translations:
-        raise ValueError("--method precomputed needs --translations FILE (qid<TAB>english)")
-    from .base import PrecomputedTranslator
+        raise ConfigError("--method precomputed needs --translations FILE (qid<TAB>english)")
+    from .translation import PrecomputedTranslator
 
     return PrecomputedTranslator(args.translations, lang)
 
 
-def translate(translator: Any, topics: Sequence[tuple[str, str]], output: str, dataset: str | None = None,
-              batch_size: int = 32) -> list[tuple[str, str]]:
-    """Translate ``topics`` and write them, with ``output + '.json'`` holding the provenance."""
-    from ..trec import atomic_write, write_topics
-    from .base import TextTranslator
-
-    if isinstance(translator, TextTranslator):
-        english = translator.translate_topics(topics, batch_size=batch_size)
-    else:
-        english = translator.translate_topics(topics)
-    write_topics(english, output)
-    provenance = {**translator.provenance(), "target_lang": "en", "dataset": dataset, "queries": len(english)}
-    with atomic_write(output + PROVENANCE_SUFFIX) as f:
-        json.dump(provenance, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    return english
-
-
-def read_provenance(topics_path: str) -> dict[str, Any] | None:
-    """The provenance saved beside a translated topics file, if any."""
-    from pathlib import Path
-
-    path = Path(topics_path + PROVENANCE_SUFFIX)
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    from .translation.table import TableConfig
+
     parser = cli.parser("translate", __doc__)
     parser.add_argument("--method", choices=METHODS, required=True, help="how to translate")
-    parser.add_argument("--dataset", help="ir_datasets id whose queries are translated")
-    parser.add_argument("--topics", help="topics file (qid<TAB>text) instead of the dataset's queries")
-    parser.add_argument("--language", help="language of the topics (default: the dataset's query language)")
+    cli.add_topic_flags(parser, "translated")
     parser.add_argument("--output", required=True, help="translated topics file to write (qid<TAB>english)")
     parser.add_argument("--batch-size", type=int, default=32, help="texts per translation batch")
     nmt = parser.add_argument_group("NMT")
@@ -91,15 +69,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     nmt.add_argument("--max-length", type=int, default=256, help="tokens per input and output")
     nmt.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--translations", help="precomputed translations, qid<TAB>english")
-    cli.add_table_flags(parser)
+    table = parser.add_argument_group("lexical translation table (eflomal, learned from bitext)")
+    cli.add_config_flags(table, TableConfig, exclude=("lang",))
+    table.add_argument("--table", help="directory of the table (default: under $OPTICAL_IR_CACHE/translation/tables)")
+    table.add_argument("--relearn", action="store_true", help="learn the table again even if it is saved")
     cli.add_data_flags(parser)
     args = parser.parse_args(argv)
     cli.apply_data_flags(args)
-    from ..search import load_topics, query_lang
+    from .errors import ConfigError, check_device
+    from .files import check_writable
+    from .topics import load_topics, query_language
+    from .translation import translate
 
-    lang = query_lang(args.dataset, args.language)
+    check_writable(args.output)
+    check_device(args.device)
+    lang = query_language(args.dataset, args.language)
     if lang == "en":
-        raise ValueError("the topics are already English; nothing to translate")
+        raise ConfigError("the topics are already English; nothing to translate")
     topics = load_topics(args.dataset, args.topics)
     translator = make_translator(args.method, lang, args)
     english = translate(translator, topics, args.output, args.dataset, args.batch_size)

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .significance import Comparison, compare
+from ..significance import Comparison, compare
 
 SYMBOLS = ("†", "‡", "§", "¶")
 LATEX_SYMBOLS = ("\\dag", "\\ddag", "\\S", "\\P")
@@ -160,7 +160,7 @@ class Report:
         header = self._header()
         esc = [h.replace("_", "\\_") for h in header]
         buf = io.StringIO()
-        buf.write("% made by optical_ir.report; needs \\usepackage{booktabs}\n")
+        buf.write("% made by optical_ir.experiments.report; needs \\usepackage{booktabs}\n")
         buf.write("\\begin{tabular}{l" + "r" * (len(header) - 1) + "}\n\\toprule\n")
         buf.write(" & ".join(esc) + " \\\\\n\\midrule\n")
         for cond in self.conditions:
@@ -211,7 +211,7 @@ class Report:
 
 
 def write_significance(comparisons: Sequence[Comparison], path: str | Path) -> None:
-    from .trec import atomic_write
+    from ..files import atomic_write
 
     with atomic_write(path) as f:
         w = csv.writer(f, lineterminator="\n")
@@ -223,7 +223,7 @@ def write_significance(comparisons: Sequence[Comparison], path: str | Path) -> N
 
 def write_all(report: Report, out_dir: str | Path) -> None:
     """``table.md``, ``table.tex``, ``significance.csv`` and ``map.png`` into ``out_dir``."""
-    from .trec import atomic_write
+    from ..files import atomic_write
 
     out = Path(out_dir)
     with atomic_write(out / "table.md") as f:

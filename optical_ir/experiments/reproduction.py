@@ -1,0 +1,312 @@
+"""Regenerate the TREC runs and MAP tables declared in a reproduction config (Pyserini 2CR style).
+
+The config (``reproduce/conditions.yaml``; its schema is
+:class:`~optical_ir.experiments.schema.ReproductionConfig`) lists, per collection, the
+dataset, the languages grouped by resource level, and the conditions. Each condition has
+the command that makes its run, or a list of commands run in order (e.g. distil a
+student, then search with it); optionally ``device: cuda`` (on a machine without a GPU
+its committed runs are evaluated and checked, not remade, unless ``--device cpu`` runs
+them on the CPU), ``requires: [VAR]`` (it runs only when the environment variable is set),
+and the expected score per measure and language with an absolute ``tolerance``. The
+placeholders a command may hold are listed once, in
+:data:`~optical_ir.experiments.schema.PLACEHOLDERS`; they are filled into each argument
+after the command is split, so a value with spaces or quotes stays one argument.
+
+For every collection this writes into ``runs/<collection>/``:
+
+* ``<condition>.<lang>.trec`` — the TREC run (run tag = condition; ``run_suffix: .trec.gz``
+  writes and reads them gzip-compressed). The steps write it under a temporary name; it
+  is renamed into place only when all of them succeeded, so a failed condition leaves no
+  run that a rerun would take for finished;
+* ``results.csv`` — ``collection,condition,lang,measure,value,n_queries``;
+* ``table.md``, ``table.tex``, ``significance.csv``, ``map.png`` — the paper-style tables
+  (:mod:`optical_ir.experiments.report`);
+* ``config.yaml`` — the part of the config that produced them.
+
+A run file that exists, made by a condition whose settings have not changed since, is not
+made again (``force`` redoes it); editing one condition remakes that condition's runs
+only. Commands of the form ``python -m optical_ir.<verb> …`` run in this process (one JVM
+for all); any other command runs as a subprocess. ``check`` compares every expected
+entry with the measured value, and one it cannot match is a failure naming its key path.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ..errors import ConfigError, MismatchError, OpticalIRError, OutputError, StepError
+from ..evaluation import evaluate
+from ..files import atomic_write
+from ..mirror import cache_dir
+from .schema import Collection, Condition, ReproductionConfig, languages_of, load_reproduction
+
+RESULTS_FIELDS = ("collection", "condition", "lang", "measure", "value", "n_queries")
+
+
+class Config(NamedTuple):
+    """A validated reproduction config, with its raw mapping and where it came from."""
+
+    model: ReproductionConfig
+    raw: dict[str, Any]
+    path: str
+
+
+class Job(NamedTuple):
+    collection: str
+    condition: str
+    lang: str
+    dataset: str
+    run: Path
+    templates: tuple[str, ...]
+    values: dict[str, Any]
+    """Placeholder values, except ``run``."""
+    device: str = "cpu"
+    """``cuda``: the command needs a GPU; without one, an existing run is kept and checked."""
+
+    def argvs(self, run: Path | None = None) -> list[list[str]]:
+        """Each step's argument list, the placeholders filled in after splitting (``run``: where to write)."""
+        values = {**self.values, "run": str(run or self.run)}
+        try:
+            return [[token.format(**values) for token in shlex.split(" ".join(t.split()))] for t in self.templates]
+        except (KeyError, IndexError, ValueError) as err:
+            raise ConfigError(f"condition {self.condition} ({self.lang}): cannot fill {err} in its command") from None
+
+    @property
+    def command(self) -> str:
+        """The steps as one shell-quoted line (`` && `` between steps)."""
+        return " && ".join(shlex.join(argv) for argv in self.argvs())
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a reproduction config (:func:`~optical_ir.experiments.schema.load_reproduction`)."""
+    model, raw = load_reproduction(path)
+    return Config(model, raw, str(path))
+
+
+def missing_requirements(cond: Condition) -> list[str]:
+    """The environment variables a condition ``requires`` that are not set (it is skipped then);
+    their values fill ``{env[NAME]}`` in its commands."""
+    return [v for v in cond.requires if not os.environ.get(v)]
+
+
+def condition_languages(coll: Collection, cond: Condition) -> list[str]:
+    return languages_of(cond.languages if cond.languages is not None else coll.languages)
+
+
+def selected(config: Config, collections: Sequence[str] | None = None,
+             conditions: Sequence[str] | None = None) -> Iterator[tuple[str, Collection, str, Condition]]:
+    """``(collection name, collection, condition name, condition)`` of the chosen collections and
+    conditions (all by default) whose required environment variables are set."""
+    for cname, coll in config.model.collections.items():
+        if collections and cname not in collections:
+            continue
+        for name, cond in coll.conditions.items():
+            if (conditions and name not in conditions) or missing_requirements(cond):
+                continue
+            yield cname, coll, name, cond
+
+
+def plan(config: Config, runs_dir: Path, collections: Sequence[str] | None = None,
+         conditions: Sequence[str] | None = None, device: str | None = None) -> list[Job]:
+    """The jobs (one per condition and language) of the config. ``device`` replaces the
+    ``device`` of the conditions that declare one (e.g. ``cpu`` to train GPU students on a CPU)."""
+    jobs = []
+    root = runs_dir.resolve()
+    for cname, coll, name, cond in selected(config, collections, conditions):
+        for lang in condition_languages(coll, cond):
+            run = runs_dir / cname / f"{name}.{lang}{config.model.run_suffix}"
+            if root not in run.resolve().parents:
+                raise OutputError(f"{config.path}: the run of {cname}/{name}/{lang} would be written to {run}, "
+                                  f"outside --runs-dir {runs_dir}")
+            dataset = (cond.dataset or coll.dataset or "").format(lang=lang)
+            on = str((device or cond.device) if cond.device else "cpu")
+            values = {"lang": lang, "condition": name, "collection": cname, "dataset": dataset,
+                      "runs": str(runs_dir / cname), "cache": str(cache_dir()), "env": os.environ,
+                      "topics": (coll.topics or "").format(lang=lang), "device": on}
+            jobs.append(Job(cname, name, lang, dataset, run, tuple(cond.commands()), values, on))
+    return jobs
+
+
+def _step(argv: list[str]) -> None:
+    """One step: in this process for ``python -m optical_ir.<verb>``, else a subprocess."""
+    if len(argv) >= 3 and argv[:2] == ["python", "-m"] and argv[2].startswith("optical_ir."):
+        try:
+            status = importlib.import_module(argv[2]).main(argv[3:])
+        except SystemExit as stop:  # argparse rejected the flags
+            status = stop.code if isinstance(stop.code, int) else 2
+        if status:
+            raise StepError(f"exit status {status}")
+    else:
+        try:
+            subprocess.run(argv, check=True)
+        except (OSError, subprocess.CalledProcessError) as err:
+            raise StepError(str(err)) from None
+
+
+def execute(job: Job) -> None:
+    """Run a job's steps, writing its run under a temporary name that becomes the run only
+    when every step has succeeded."""
+    suffix = job.run.name[len(f"{job.condition}.{job.lang}"):]  # the run suffix: .trec or .trec.gz
+    tmp = job.run.with_name(f".{job.condition}.{job.lang}.partial-{os.getpid()}{suffix}")
+    job.run.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        for i, argv in enumerate(job.argvs(tmp), 1):
+            try:
+                _step(argv)
+            except OpticalIRError as err:
+                raise StepError(f"{job.collection} {job.condition} {job.lang}: step {i} of {len(job.templates)} "
+                                f"failed ({err}): {shlex.join(argv)}") from None
+        if not tmp.is_file():
+            raise StepError(f"{job.collection} {job.condition} {job.lang}: its steps wrote no run (the command "
+                            f"must write {{run}})")
+        os.replace(tmp, job.run)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _config_text(raw: dict[str, Any], collection: str) -> str:
+    import yaml
+
+    coll = dict(raw["collections"][collection])
+    # what makes the runs; the expected scores do not, so editing them remakes nothing
+    coll["conditions"] = {name: {k: v for k, v in cond.items() if k != "expected"}
+                          for name, cond in coll["conditions"].items()}
+    part = {"measures": raw.get("measures", list(ReproductionConfig.model_fields["measures"].default)),
+            "collections": {collection: coll}}
+    return yaml.safe_dump(part, sort_keys=False, allow_unicode=True)
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def _stale_conditions(saved: Path, text: str, collection: str, force: bool) -> set[str]:
+    """Conditions whose runs must be remade: all with ``force`` or without a saved config;
+    else those whose settings (or the collection's dataset and measures) changed since."""
+    import yaml
+
+    now = yaml.safe_load(text)
+    names = set(now["collections"][collection]["conditions"])
+    if force or not saved.is_file():
+        return names
+    before = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
+    old = (before.get("collections") or {}).get(collection) or {}
+    new = now["collections"][collection]
+    if before.get("measures") != now.get("measures") or old.get("dataset") != new.get("dataset"):
+        return names
+    return {n for n in names if (old.get("conditions") or {}).get(n) != new["conditions"][n]}
+
+
+def run_all(config: Config, runs_dir: Path, jobs: Sequence[Job], force: bool = False) -> list[dict[str, Any]]:
+    """Make the missing runs; then evaluate every run of the collections, write results.csv,
+    the tables (:mod:`optical_ir.experiments.report`) and config.yaml."""
+    from ..files import check_writable
+
+    check_writable(runs_dir, directory=True)
+    for collection in dict.fromkeys(j.collection for j in jobs):
+        out = runs_dir / collection
+        text = _config_text(config.raw, collection)
+        saved = out / "config.yaml"
+        stale = _stale_conditions(saved, text, collection, force)
+        out.mkdir(parents=True, exist_ok=True)
+        for job in (j for j in jobs if j.collection == collection):
+            if job.device.startswith("cuda") and not _has_cuda():
+                state = "kept (made on a GPU)" if job.run.is_file() else "MISSING: it needs a GPU (device: cuda)"
+                print(f"[gpu] {job.run} {state}", file=sys.stderr)
+                continue
+            if job.condition in stale or not job.run.is_file():
+                start = time.time()
+                print(f"[run] {job.condition}.{job.lang}: {job.command}", file=sys.stderr)
+                execute(job)
+                print(f"[run] {job.condition}.{job.lang} done in {time.time() - start:.1f}s", file=sys.stderr)
+            else:
+                print(f"[skip] {job.run} exists", file=sys.stderr)
+        with atomic_write(saved) as f:
+            f.write(text)
+    rows: list[dict[str, Any]] = []
+    for collection in dict.fromkeys(j.collection for j in jobs):
+        rows += report_collection(config, runs_dir, collection)
+    return rows
+
+
+def report_collection(config: Config, runs_dir: Path, collection: str) -> list[dict[str, Any]]:
+    """Evaluate every run of the collection's conditions that exists; write results.csv and
+    the tables. Returns the result rows."""
+    from .report import Report, write_all
+
+    measures = config.model.measures
+    headline = config.model.headline
+    coll = config.model.collections[collection]
+    out = runs_dir / collection
+    rows: list[dict[str, Any]] = []
+    per_query: dict[tuple[str, str], dict[str, float]] = {}
+    for job in plan(config, runs_dir, [collection]):
+        if not job.run.is_file():
+            continue
+        judged = (coll.qrels_source or "").format(lang=job.lang) or job.dataset
+        ev = evaluate(job.run, judged, measures)
+        warning = ev.overlap_warning()
+        if warning and ev.shared == 0:
+            raise MismatchError(f"{job.run}: {warning} ({judged})")
+        if warning:
+            print(f"warning: {job.run}: {warning}", file=sys.stderr)
+        rows += [{"collection": collection, "condition": job.condition, "lang": job.lang,
+                  "measure": m, "value": round(v, 4), "n_queries": ev.n_queries} for m, v in ev.aggregates.items()]
+        if headline in ev.per_query:
+            per_query[(job.condition, job.lang)] = ev.per_query[headline]
+    write_results(rows, out / "results.csv")
+    scores = {(r["condition"], r["lang"]): r["value"] for r in rows if r["measure"] == headline}
+    write_all(Report(coll.model_dump(), scores, per_query, config.model.report.model_dump(exclude_none=True),
+                     headline), out)
+    return rows
+
+
+def write_results(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    with atomic_write(path) as f:
+        w = csv.DictWriter(f, RESULTS_FIELDS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        return [{**r, "value": float(r["value"]), "n_queries": int(r["n_queries"])} for r in csv.DictReader(f)]
+
+
+def check(config: Config, rows: Sequence[dict[str, Any]], collections: Sequence[str] | None = None,
+          conditions: Sequence[str] | None = None) -> bool:
+    """Compare measured scores with the config's expected ones; print [OK] / [FAIL].
+
+    An expected entry without a measured value (its run is missing, or was not evaluated)
+    is a [FAIL] naming its key path. ``collections`` and ``conditions`` restrict the check
+    to those that were run.
+    """
+    ok = True
+    measured = {(r["collection"], r["condition"], r["lang"], r["measure"]): r["value"] for r in rows}
+    for cname, _, name, cond in selected(config, collections, conditions):
+        tol = cond.tolerance if cond.tolerance is not None else config.model.tolerance
+        for measure, per_lang in cond.expected.items():
+            for lang, want in per_lang.items():
+                got = measured.get((cname, name, str(lang), measure))
+                if got is None:
+                    ok = False
+                    print(f"[FAIL] {cname} {name} {lang} {measure}: expected {want:.4f}, but there is no result "
+                          f"(collections.{cname}.conditions.{name}.expected.{measure}.{lang}: is the run missing?)")
+                    continue
+                good = abs(got - float(want)) <= tol
+                ok &= good
+                print(f"[{'OK' if good else 'FAIL'}] {cname} {name} {lang} {measure}: "
+                      f"expected {float(want):.4f}, got {got:.4f} (diff {got - float(want):+.4f}, tol {tol})")
+    return ok

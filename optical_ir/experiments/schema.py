@@ -1,0 +1,273 @@
+"""Typed experiment configurations: the reproduction config and the settings-search grid.
+
+Both are validated by a schema (pydantic models that forbid unknown keys) before anything
+runs. An error names the file, the key path (``collections.ntrex.conditions.bm25.expectd``)
+and, for an unknown key, the keys allowed there. Beyond the types, a reproduction config is
+checked for what the engine would otherwise ignore silently: a placeholder the engine does
+not fill, a measure in ``expected`` that is not among ``measures``, a language in
+``expected`` that the condition does not run, a name that cannot be a file name, a report
+setting naming no condition.
+
+:data:`PLACEHOLDERS` is the one list of what ``{…}`` may stand for in a condition's
+commands; ``python -m optical_ir.reproduce --list-placeholders`` prints it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..errors import ConfigError
+
+NAME = re.compile(r"[A-Za-z0-9._-]+")
+"""Collection, condition and variant names: they become file names."""
+
+PLACEHOLDERS: dict[str, str] = {
+    "lang": "the query language of the job",
+    "run": "the run file the job writes, <runs-dir>/<collection>/<condition>.<lang><run_suffix>; the steps write "
+           "it under a temporary name, renamed into place only when every step has succeeded",
+    "condition": "the condition's name (the run tag)",
+    "collection": "the collection's name",
+    "dataset": "the condition's (else the collection's) dataset id, {lang} filled in",
+    "topics": "the collection's topics (a file or a Pyserini topic set), {lang} filled in",
+    "runs": "the collection's run directory, <runs-dir>/<collection> (to read earlier runs)",
+    "cache": "$OPTICAL_IR_CACHE (models, students and topics that are never committed)",
+    "device": "the device of a condition that declares one (its device:, or --device)",
+    "env[NAME]": "the value of the environment variable NAME (list NAME under requires:)",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Condition(_Strict):
+    """One system: the command(s) that make its run, and the expected scores."""
+
+    description: str = ""
+    command: str | list[str]
+    languages: list[str] | dict[str, list[str]] | None = None
+    dataset: str | None = None
+    device: str | None = None
+    requires: list[str] = []
+    tolerance: float | None = None
+    expected: dict[str, dict[str, float]] = {}
+
+    def commands(self) -> list[str]:
+        return self.command if isinstance(self.command, list) else [self.command]
+
+
+class Collection(_Strict):
+    """A collection: its dataset id (``{lang}`` is the query language), languages and conditions."""
+
+    description: str = ""
+    dataset: str | None = None
+    topics: str | None = None
+    qrels_source: str | None = None
+    languages: list[str] | dict[str, list[str]]
+    conditions: dict[str, Condition]
+
+
+class Improvement(_Strict):
+    system: str
+    over: list[str]
+
+
+class ReportSettings(_Strict):
+    """The tables' settings (:mod:`optical_ir.experiments.report`)."""
+
+    baselines: list[str] = []
+    alpha: float = 0.05
+    ceiling: str | None = None
+    improvement: Improvement | None = None
+    plot: list[str] | None = None
+
+
+class ReproductionConfig(_Strict):
+    """A reproduction config (``reproduce/conditions.yaml``)."""
+
+    measures: list[str] = ["AP", "nDCG@10", "R@100"]
+    headline: str = "AP"
+    run_suffix: str = ".trec"
+    tolerance: float = 1e-4
+    report: ReportSettings = ReportSettings()
+    collections: dict[str, Collection]
+
+
+class TuneGrid(_Strict):
+    """A settings-search grid (``reproduce/tune.yaml``): DistillConfig fields shared and per variant."""
+
+    languages: list[str] = []
+    base: dict[str, Any] = {}
+    variants: dict[str, dict[str, Any] | None] = {}
+
+
+def _inner(annotation: Any) -> Any:
+    """The model (or ``("dict", model)``) a field's annotation leads to, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _inner(arg)
+            if found is not None:
+                return found
+    if origin is dict:
+        found = _inner(typing.get_args(annotation)[1])
+        return ("dict", found) if found is not None else None
+    return None
+
+
+def _allowed_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed in the mapping at ``loc`` (below ``model``)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(current, tuple):
+            current = current[1]
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return []
+        current = _inner(current.model_fields[part].annotation)
+    return list(current.model_fields) if isinstance(current, type) and issubclass(current, BaseModel) else []
+
+
+def _message(path: str | os.PathLike[str], model: type[BaseModel], err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p in ("str", "list"))))
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            allowed = _allowed_at(model, loc[:-1])
+            lines.append(f"{key}: unknown key; allowed: {', '.join(allowed)}")
+        elif e["type"] == "missing":
+            lines.append(f"{key}: missing")
+        else:
+            lines.append(f"{key}: {e['msg']}")
+    return f"{path}: " + "; ".join(dict.fromkeys(lines))
+
+
+def parse(model: type[BaseModel], data: Any, path: str | os.PathLike[str]) -> Any:
+    """``data`` validated as ``model``; :class:`ConfigError` naming the file and key paths."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, not {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_message(path, model, err)) from None
+
+
+def read_yaml(path: str | os.PathLike[str]) -> Any:
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        from ..errors import MissingInputError
+
+        raise MissingInputError(f"no config file {p}")
+    try:
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{p}: not valid YAML: {err}") from None
+
+
+def placeholders(template: str) -> list[str]:
+    """The field names of a ``str.format`` template, by their root (``env[X]`` → ``env``)."""
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as err:
+        raise ConfigError(f"{template!r}: {err}") from None
+    return [re.split(r"[.\[]", f, maxsplit=1)[0] for f in fields]
+
+
+def languages_of(langs: list[str] | dict[str, list[str]]) -> list[str]:
+    return [x for g in langs.values() for x in g] if isinstance(langs, dict) else list(langs)
+
+
+def check_reproduction(config: ReproductionConfig, path: str | os.PathLike[str]) -> None:
+    """What the types cannot say (see the module text); :class:`ConfigError` naming the key path."""
+    import ir_measures
+
+    from ..languages import get_language
+
+    def fail(key: str, why: str) -> None:
+        raise ConfigError(f"{path}: {key}: {why}")
+
+    known = {p.split("[")[0] for p in PLACEHOLDERS}
+    try:
+        measures = {str(ir_measures.parse_measure(m)): m for m in config.measures}
+    except (NameError, ValueError, SyntaxError, TypeError) as err:
+        fail("measures", f"not ir-measures measures: {err}")
+    if config.run_suffix not in (".trec", ".trec.gz"):
+        fail("run_suffix", f"{config.run_suffix!r}; choose .trec or .trec.gz")
+    if config.headline not in measures.values() and config.headline not in measures:
+        fail("headline", f"{config.headline!r} is not one of the measures {config.measures}")
+    conditions = set()
+    for cname, coll in config.collections.items():
+        if not NAME.fullmatch(cname):
+            fail(f"collections.{cname}", "a collection name is a file name: letters, digits, '.', '_', '-'")
+        if not coll.dataset and not coll.topics:
+            fail(f"collections.{cname}", "give a dataset (or topics)")
+        for lang in languages_of(coll.languages):
+            try:
+                get_language(lang)
+            except ConfigError as err:
+                fail(f"collections.{cname}.languages", str(err).split(". Valid")[0])
+        for name, cond in coll.conditions.items():
+            key = f"collections.{cname}.conditions.{name}"
+            conditions.add(name)
+            if not NAME.fullmatch(name):
+                fail(key, "a condition name is a file name: letters, digits, '.', '_', '-'")
+            for i, command in enumerate(cond.commands()):
+                for field in placeholders(command):
+                    if field not in known:
+                        fail(f"{key}.command" + (f"[{i}]" if isinstance(cond.command, list) else ""),
+                             f"unknown placeholder {{{field}}}; the engine fills {', '.join(PLACEHOLDERS)}")
+            if cond.device is not None and not re.fullmatch(r"cpu|cuda(:\d+)?|mps", cond.device):
+                fail(f"{key}.device", f"{cond.device!r} is not a device (cpu, cuda, cuda:N)")
+            langs = set(languages_of(cond.languages if cond.languages is not None else coll.languages))
+            for measure, per_lang in cond.expected.items():
+                if measure not in measures:
+                    fail(f"{key}.expected.{measure}",
+                         f"not one of the measures {', '.join(measures)} (ir-measures names)")
+                for lang in per_lang:
+                    if str(lang) not in langs:
+                        fail(f"{key}.expected.{measure}.{lang}",
+                             f"the condition does not run {lang!r} (its languages: {', '.join(sorted(langs))})")
+    report = config.report
+    named = list(report.baselines) + ([report.ceiling] if report.ceiling else []) + (report.plot or [])
+    if report.improvement:
+        named += [report.improvement.system, *report.improvement.over]
+    for name in named:
+        if name not in conditions:
+            fail("report", f"{name!r} is not a condition of any collection")
+
+
+def load_reproduction(path: str | os.PathLike[str]) -> tuple[ReproductionConfig, dict[str, Any]]:
+    """The validated config and the raw mapping (whose text decides which runs are stale)."""
+    raw = read_yaml(path)
+    config = parse(ReproductionConfig, raw, path)
+    check_reproduction(config, path)
+    return config, raw
+
+
+def load_grid(path: str | os.PathLike[str]) -> TuneGrid:
+    """A validated tune grid: every variant must make a valid DistillConfig."""
+    from ..distillation import DistillConfig
+
+    grid = parse(TuneGrid, read_yaml(path) or {}, path)
+    if not grid.variants:
+        raise ConfigError(f"{path}: variants: no variants")
+    for name, overrides in grid.variants.items():
+        if not NAME.fullmatch(name):
+            raise ConfigError(f"{path}: variants.{name}: a variant name is a directory name: letters, digits, "
+                              f"'.', '_', '-'")
+        DistillConfig.from_dict({"languages": ["sw"], **grid.base, **(overrides or {})},
+                                where=f"{path}: variants.{name}")
+    return grid

@@ -1,0 +1,247 @@
+"""Choose distillation settings on held-out sentences, then train and test the chosen students.
+
+A grid (YAML) names variants of :class:`~optical_ir.distillation.DistillConfig` and the
+languages to try them on::
+
+    languages: [sw, so, ha, yo, de, fr, zh]
+    base: {epochs: 8, lr: 5.0e-5}            # DistillConfig fields shared by every variant
+    variants:
+      mse:            {method: mse}
+      optical-cos:    {method: optical, cost: cosine, eps: 0.05}
+      optical-cos-s1: {method: optical, cost: cosine, eps: 0.05, sentence_weight: 1.0}
+
+1. **select** — every variant is trained for every language with ``holdout`` (the NTREX
+   dev articles are kept out of the bitext) and validated after each epoch on
+   ``optical-ir/ntrex/<xx>-en/dev``. For each method, the (variant, epoch) with the best
+   MAP averaged over the languages is selected. Test data is never looked at. A
+   token-level ablation (``token-uniform``, ``token-position``) the grid does not tune
+   takes OPTICAL's selected setting with only the method replaced.
+2. **final** (``--final``) — the selected setting of each method is trained again on all
+   the bitext (no holdout) for the selected number of epochs, and tested on
+   ``--dataset`` (default ``optical-ir/ntrex/<xx>-en/test``): dense retrieval over the teacher's passage vectors
+   (exact inner product, the ranking of Pyserini's ``IndexFlatIP``), and, with
+   ``--first-stage-dir``, reranking of the BM25 runs found there (``bm25.<xx>.trec``).
+
+Outputs in ``--output-dir``: ``validation.csv`` (variant, method, language, epoch,
+validation MAP), ``selected.json``, the students, ``runs/<condition>.<xx>.trec`` and
+``results.csv`` (``condition,lang,measure,value,n_queries``). Jobs run in ``--workers``
+processes (several fit on one GPU); a finished student is not trained again, and a run
+newer than its student is not made again, so a rerun resumes. The methods, the names of
+their conditions (``dense-<condition>``) and which of them are ablations of another come
+from the loss registry (:data:`optical_ir.distillation.LOSSES`); the test runs come from
+the same searchers as every other run (:mod:`optical_ir.retrieval`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+
+def condition_of(method: str) -> str:
+    """The condition suffix of a method's runs (``dense-<suffix>``, ``rerank-<suffix>``)."""
+    from ..distillation import LOSSES
+
+    return LOSSES[method].condition
+
+
+def read_grid(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The grid file, checked (:func:`~optical_ir.experiments.schema.load_grid`), as a mapping."""
+    from .schema import load_grid
+
+    return load_grid(path).model_dump()
+
+
+def _config(grid: dict[str, Any], variant: str, lang: str, **changes: Any) -> Any:
+    from ..distillation import DistillConfig
+
+    return DistillConfig.from_dict({**grid["base"], **(grid["variants"][variant] or {}), "languages": [lang],
+                                    **changes})
+
+
+def _job(config_dict: dict[str, Any], output: str, device: str, validate: bool, threads: int) -> dict[str, Any]:
+    """Train one student in a worker process; return its saved training record.
+
+    Validated students (the selection) keep only their metrics; final ones their weights,
+    without the resumption checkpoints.
+    """
+    import shutil
+
+    import torch
+
+    from ..distillation import DistillConfig, distill, read_distill_info
+
+    torch.set_num_threads(threads)
+    distill(DistillConfig.from_dict(config_dict), output, device=device, validate=validate, save_model=not validate)
+    shutil.rmtree(Path(output) / "checkpoints", ignore_errors=True)
+    return read_distill_info(output) or {}
+
+
+def _run_jobs(jobs: list[tuple[dict[str, Any], str, bool]], device: str, workers: int,
+              threads: int) -> list[dict[str, Any]]:
+    from tqdm.auto import tqdm
+
+    if workers <= 1:
+        return [_job(c, o, device, v, threads) for c, o, v in tqdm(jobs, desc="students", unit="student")]
+    import multiprocessing
+
+    out: list[dict[str, Any]] = [{} for _ in jobs]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_job, c, o, device, v, threads): i for i, (c, o, v) in enumerate(jobs)}
+        for f in tqdm(as_completed(futures), total=len(jobs), desc="students", unit="student"):
+            out[futures[f]] = f.result()
+    return out
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    from ..files import atomic_write
+
+    with atomic_write(path) as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def select(grid: dict[str, Any], output_dir: Path, languages: Sequence[str], device: str = "cpu",
+           workers: int = 1, threads: int = 2) -> dict[str, Any]:
+    """Train every variant with holdout and validation; return the selection per method."""
+    names = [(v, lang) for v in grid["variants"] for lang in languages]
+    jobs = [(_config(grid, v, lang, holdout=True).to_dict(), str(output_dir / "select" / v / lang), True)
+            for v, lang in names]
+    infos = _run_jobs(jobs, device, workers, threads)
+    rows = []
+    for (variant, lang), info in zip(names, infos, strict=True):
+        method = (grid["variants"][variant] or {}).get("method", grid["base"].get("method", "optical"))
+        for h in info.get("history", []):
+            rows.append([variant, method, lang, h["epoch"], h.get("val_AP"), round(h["loss"], 6), h["seconds"]])
+    _write_csv(output_dir / "validation.csv", ["variant", "method", "lang", "epoch", "val_AP", "loss", "seconds"],
+               rows)
+    mean: dict[tuple[str, str, int], list[float]] = {}
+    for variant, method, _, epoch, val, _, _ in rows:
+        mean.setdefault((method, variant, epoch), []).append(val)
+    selected: dict[str, Any] = {}
+    for (method, variant, epoch), vals in sorted(mean.items()):
+        if len(vals) != len(languages):
+            continue
+        score = sum(vals) / len(vals)
+        if method not in selected or score > selected[method]["val_AP"]:
+            selected[method] = {"variant": variant, "epochs": epoch, "val_AP": round(score, 4),
+                                "settings": grid["variants"][variant]}
+    from ..files import atomic_write
+
+    with atomic_write(output_dir / "selected.json") as f:
+        json.dump({"languages": list(languages), "base": grid["base"], "selected": selected}, f, indent=2)
+        f.write("\n")
+    return selected
+
+
+def with_ablations(selected: dict[str, Any]) -> dict[str, Any]:
+    """Add the ablations that the selection lacks (the losses whose ``ablation_of`` names a
+    selected method): that method's selected setting with only the method replaced, so only
+    the alignment differs."""
+    from ..distillation import LOSSES
+
+    out = dict(selected)
+    for method, cls in LOSSES.items():
+        if cls.ablation_of in selected:
+            out.setdefault(method, {**selected[cls.ablation_of], "method": method, "mirrors": cls.ablation_of,
+                                    "val_AP": None})
+    return out
+
+
+TEST_DATASET = "optical-ir/ntrex/{lang}-en/test"
+"""Where the final students are tested by default (``{lang}``: the query language)."""
+
+
+def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, languages: Sequence[str],
+          first_stage_dir: str | None = None, device: str = "cpu", workers: int = 1, threads: int = 2,
+          teacher_ceiling: bool = True, run_suffix: str = ".trec", dataset: str = TEST_DATASET) -> Path:
+    """Train each method's selected setting on all the bitext; write test runs and results.csv.
+
+    ``dataset`` is the test collection (``{lang}`` is filled in). A run that exists and is
+    newer than its student is evaluated, not made again, so that a rerun (one call per
+    condition in ``reproduce/conditions.yaml``) encodes each student's queries once.
+    """
+    from ..distillation import DistillConfig
+    from ..encoders import DenseEncoder
+    from ..evaluation import evaluate
+    from ..files import atomic_write
+    from ..retrieval import ExactDenseSearcher, RerankSearcher
+    from ..topics import dataset_queries
+    from ..trec import read_run, write_run
+
+    selected = with_ablations(selected)
+    with atomic_write(output_dir / "final.json") as f:
+        json.dump({"languages": list(languages), "base": grid["base"], "trained": selected}, f, indent=2)
+        f.write("\n")
+    jobs, names = [], []
+    for method, sel in sorted(selected.items()):
+        for lang in languages:
+            config = _config(grid, sel["variant"], lang, holdout=False, epochs=sel["epochs"], method=method)
+            jobs.append((config.to_dict(), str(output_dir / "final" / method / lang), False))
+            names.append((method, lang))
+    _run_jobs(jobs, device, workers, threads)
+
+    runs_dir = output_dir / "runs"
+    rows = []
+    teacher_name = grid["base"].get("teacher", DistillConfig.teacher)
+    teacher = DenseEncoder(teacher_name, device=device)
+
+    def path_of(condition: str, lang: str) -> Path:
+        return runs_dir / f"{condition}.{lang}{run_suffix}"
+
+    def score(run: dict[str, dict[str, float]] | None, condition: str, lang: str, dataset: str) -> None:
+        path = path_of(condition, lang)
+        if run is not None:
+            write_run(run, path, condition)
+        ev = evaluate(path, dataset)  # the run as written (scores at 6 decimals), as anyone re-evaluating it
+        rows.extend([condition, lang, m, round(v, 4), ev.n_queries] for m, v in ev.aggregates.items())
+
+    def done(paths: Sequence[Path], model: str) -> bool:
+        """The runs exist and are newer than the model (a student retrained since is run again)."""
+        info = Path(model, "optical_ir-distill.json")
+        made = info.stat().st_mtime if info.is_file() else 0.0
+        return all(p.is_file() and p.stat().st_mtime >= made for p in paths)
+
+    students: dict[tuple[str, str], str] = {name: out for name, (_, out, _) in zip(names, jobs, strict=True)}
+    passages: dict[str, ExactDenseSearcher] = {}
+
+    def searcher(test: str, encoder: DenseEncoder) -> ExactDenseSearcher:
+        """The teacher's passage vectors of ``test`` (encoded once), searched with ``encoder``."""
+        if test not in passages:
+            passages[test] = ExactDenseSearcher.from_dataset(teacher, teacher, test)
+        return passages[test].with_encoder(encoder)
+
+    for lang in languages:
+        test = dataset.format(lang=lang)
+        topics = dataset_queries(test) or []
+        first = None
+        for name in (f"bm25.{lang}.trec", f"bm25.{lang}.trec.gz"):
+            if first_stage_dir and Path(first_stage_dir, name).is_file():
+                first = read_run(Path(first_stage_dir, name))
+        # zero-shot: the teacher's own query side, when the teacher is the multilingual student's start
+        same = teacher_name == grid["base"].get("student", DistillConfig.student)
+        models = [("zeroshot", teacher_name)] if same else []
+        models += [(condition_of(m), students[(m, lang)]) for m, _ in sorted(selected.items())]
+        for suffix, model in models:
+            conditions = [f"dense-{suffix}"] + ([f"rerank-{suffix}"] if first is not None else [])
+            if done([path_of(c, lang) for c in conditions], model):
+                for condition in conditions:
+                    score(None, condition, lang, test)
+                continue
+            encoder = teacher if model == teacher_name else DenseEncoder(model, device=device)
+            dense = searcher(test, encoder)
+            score(dense.batch_search(topics, 100).run, f"dense-{suffix}", lang, test)
+            if first is not None:
+                rerank = RerankSearcher(first, encoder, dense.docids, dense.vectors, depth=100)
+                score(rerank.batch_search(topics).run, f"rerank-{suffix}", lang, test)
+    if teacher_ceiling:
+        test = dataset.format(lang="en")
+        score(searcher(test, teacher).batch_search(dataset_queries(test) or [], 100).run, "english", "en", test)
+    _write_csv(output_dir / "results.csv", ["condition", "lang", "measure", "value", "n_queries"], rows)
+    return output_dir / "results.csv"
