@@ -9,13 +9,6 @@
 ``python -m optical_ir.translate`` writes translated topics with their provenance (:func:`translate`).
 """
 
-from .base import PrecomputedTranslator, TextTranslator, TranslationCache, Translator
+from .base import PrecomputedTranslator, TextTranslator, TranslationCache, Translator, translate
 
-__all__ = ["PrecomputedTranslator", "TextTranslator", "TranslationCache", "Translator"]
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m optical_ir.translate`` (see :mod:`optical_ir.translation.__main__`)."""
-    from .__main__ import main as _main
-
-    return _main(argv)
+__all__ = ["PrecomputedTranslator", "TextTranslator", "TranslationCache", "Translator", "translate"]
