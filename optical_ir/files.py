@@ -75,7 +75,9 @@ def _mkdir(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise OutputError(f"cannot create the directory {directory}: {err.strerror or err}") from None
+        blocking = next((p for p in [directory, *directory.parents] if p.exists() and not p.is_dir()), None)
+        why = f"{blocking} is a file, not a directory" if blocking else (err.strerror or str(err))
+        raise OutputError(f"cannot create the directory {directory}: {why}") from None
 
 
 def check_writable(path: str | os.PathLike[str], directory: bool = False) -> Path:
