@@ -11,7 +11,7 @@ import pytest
 from optical_ir.evaluation import evaluate
 from optical_ir.experiments.tuning import final, read_grid, select, with_ablations
 
-from .conftest import ROOT, needs_mirror
+from .conftest import needs_mirror
 
 GRID = """
 languages: [sw]
@@ -51,6 +51,7 @@ def test_ablations_mirror_the_optical_selection() -> None:
 
 
 @needs_mirror
+@pytest.mark.java
 def test_select_on_dev_then_final_runs(tmp_path: Path) -> None:
     grid = _grid(tmp_path)
     selected = select(grid, tmp_path, ["sw"])
@@ -59,14 +60,24 @@ def test_select_on_dev_then_final_runs(tmp_path: Path) -> None:
     best = max((r for r in rows if r["method"] == "optical"), key=lambda r: float(r["val_AP"]))
     assert selected["optical"]["variant"] == best["variant"] and selected["optical"]["epochs"] == int(best["epoch"])
     assert json.loads((tmp_path / "selected.json").read_text())["selected"] == selected
-    first_stage = ROOT / "runs" / "ntrex"
-    results = final(grid, selected, tmp_path, ["sw"], str(first_stage), teacher_ceiling=False)
+    # tested on the 186 dev queries (quick), reranking a BM25 first stage made here
+    from optical_ir.indexes import lucene_index
+    from optical_ir.retrieval import Bm25Searcher
+    from optical_ir.topics import dataset_queries
+    from optical_ir.trec import write_run
+
+    dev = "optical-ir/ntrex/{lang}-en/dev"
+    first_stage = tmp_path / "first-stage"
+    sw_dev = dev.format(lang="sw")
+    bm25 = Bm25Searcher(lucene_index(sw_dev), "sw").batch_search(dataset_queries(sw_dev), 100)
+    write_run(bm25.run, first_stage / "bm25.sw.trec", "bm25")
+    results = final(grid, selected, tmp_path, ["sw"], str(first_stage), teacher_ceiling=False, dataset=dev)
     got = {(r["condition"], r["measure"]): float(r["value"]) for r in csv.DictReader(open(results))}
     expected = {"dense-zeroshot", "dense-msekd", "dense-optical", "dense-tokkd", "dense-tokkd-position"}
     expected |= {c.replace("dense", "rerank") for c in expected}
     assert {c for c, _ in got} == expected
     for condition in expected:  # honest: each run re-evaluates to its row
-        ev = evaluate(tmp_path / "runs" / f"{condition}.sw.trec", "optical-ir/ntrex/sw-en/test")
+        ev = evaluate(tmp_path / "runs" / f"{condition}.sw.trec", dev.format(lang="sw"))
         assert ev.aggregates["AP"] == pytest.approx(got[(condition, "AP")], abs=1e-4)
     assert (tmp_path / "final" / "optical" / "sw" / "model.safetensors").is_file()
     assert not (tmp_path / "final" / "optical" / "sw" / "checkpoints").exists()

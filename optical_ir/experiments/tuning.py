@@ -116,7 +116,7 @@ def select(grid: dict[str, Any], output_dir: Path, languages: Sequence[str], dev
     infos = _run_jobs(jobs, device, workers, threads)
     rows = []
     for (variant, lang), info in zip(names, infos, strict=True):
-        method = (grid["variants"][variant] or {}).get("method", grid["base"].get("method", "optical"))
+        method = _config(grid, variant, lang).method
         for h in info.get("history", []):
             rows.append([variant, method, lang, h["epoch"], h.get("val_AP"), round(h["loss"], 6), h["seconds"]])
     _write_csv(output_dir / "validation.csv", ["variant", "method", "lang", "epoch", "val_AP", "loss", "seconds"],
