@@ -53,13 +53,15 @@ class StepError(OpticalIRError, RuntimeError):
 
 
 DEVICE_FORMS = "cpu, cuda, cuda:N or mps"
+DEVICE_PATTERN = r"cpu|cuda(:\d+)?|mps"
+"""What a ``--device`` may be (:data:`DEVICE_FORMS`)."""
 
 
 def check_device(device: str) -> str:
     """``device`` if it is a device torch knows and this machine has; else :class:`DeviceError`."""
     import re
 
-    if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", device or ""):
+    if not re.fullmatch(DEVICE_PATTERN, device or ""):
         raise DeviceError(f"--device {device!r} is not a device; give {DEVICE_FORMS}")
     if device.startswith("cuda"):
         import torch

@@ -77,6 +77,19 @@ def _pyserini_qrels(name: str) -> str:
                          f"load: {str(err).splitlines()[0]}") from None
 
 
+def parse_measures(measures: Sequence[str]) -> list:
+    """ir-measures measure objects of ``measures``; :class:`ConfigError` for a name it does not know."""
+    import ir_measures
+
+    parsed = []
+    for m in measures:
+        try:
+            parsed.append(ir_measures.parse_measure(m))
+        except (NameError, ValueError, SyntaxError, TypeError) as err:
+            raise ConfigError(f"{m!r} is not an ir-measures measure (e.g. AP, nDCG@10, R@100): {err}") from None
+    return parsed
+
+
 def evaluate(
     run: str | os.PathLike[str] | dict[str, dict[str, float]],
     qrels: str | os.PathLike[str] | Iterable,
@@ -101,12 +114,7 @@ def evaluate(
 
     from .trec import read_run
 
-    parsed = []
-    for m in measures:
-        try:
-            parsed.append(ir_measures.parse_measure(m))
-        except (NameError, ValueError, SyntaxError, TypeError) as err:
-            raise ConfigError(f"{m!r} is not an ir-measures measure (e.g. AP, nDCG@10, R@100): {err}") from None
+    parsed = parse_measures(measures)
     names = [str(m) for m in parsed]
     qrel_list = load_qrels(qrels)
     judged = sorted({q.query_id for q in qrel_list if q.relevance > 0})

@@ -154,15 +154,6 @@ def replace_dir(new: str | os.PathLike[str], target: str | os.PathLike[str]) -> 
     return target
 
 
-def open_text(path: str | os.PathLike[str]) -> IO[str]:
-    """A text file for reading (``utf-8-sig``: a leading BOM is dropped), gunzipped when it ends in ``.gz``."""
-    if not Path(path).is_file():
-        raise MissingInputError(f"no file {path}")
-    if str(path).endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8-sig")
-    return open(path, encoding="utf-8-sig")
-
-
 def iter_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
     """``(line number, line)`` of a text file, line ends kept; see the module text.
 

@@ -35,14 +35,20 @@ def iter_run(path: str | os.PathLike[str]) -> Iterator[ScoredDoc]:
         yield sd
 
 
-def _numbered_run(path: str | os.PathLike[str]) -> Iterator[tuple[int, ScoredDoc]]:
+def _columns(path: str | os.PathLike[str], layout: str) -> Iterator[tuple[int, str, list[str]]]:
+    """``(line number, line, columns)`` of the non-blank lines, each with the columns of ``layout``."""
+    n = len(layout.split())
     for lineno, line in iter_lines(path):
         if not line.strip():
             continue
         parts = line.split()
-        if len(parts) != 6:
-            raise TrecFormatError(path, lineno, line,
-                                  f"expected 6 columns (qid Q0 docid rank score tag), got {len(parts)}")
+        if len(parts) != n:
+            raise TrecFormatError(path, lineno, line, f"expected {n} columns ({layout}), got {len(parts)}")
+        yield lineno, line, parts
+
+
+def _numbered_run(path: str | os.PathLike[str]) -> Iterator[tuple[int, ScoredDoc]]:
+    for lineno, line, parts in _columns(path, "qid Q0 docid rank score tag"):
         qid, _, docid, rank, score, _ = parts
         try:
             int(rank)
@@ -75,12 +81,7 @@ def iter_qrels(path: str | os.PathLike[str]) -> Iterator[Qrel]:
 
 
 def _numbered_qrels(path: str | os.PathLike[str]) -> Iterator[tuple[int, Qrel]]:
-    for lineno, line in iter_lines(path):
-        if not line.strip():
-            continue
-        parts = line.split()
-        if len(parts) != 4:
-            raise TrecFormatError(path, lineno, line, f"expected 4 columns (qid iter docid rel), got {len(parts)}")
+    for lineno, line, parts in _columns(path, "qid iter docid rel"):
         qid, _, docid, rel = parts
         try:
             relevance = int(rel)

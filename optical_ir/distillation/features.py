@@ -14,10 +14,22 @@ the full model's token vectors exactly.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from ..errors import ConfigError
 from .losses.base import Features
+
+
+@cache
+def _bidirectional_mask() -> Any:
+    """transformers 5's ``create_bidirectional_mask`` (the mask its attention implementation
+    expects; public since 5.0), or ``None`` under transformers 4."""
+    try:
+        from transformers.masking_utils import create_bidirectional_mask
+    except ImportError:
+        return None
+    return create_bidirectional_mask
 
 
 class TokenSide:
@@ -83,10 +95,7 @@ class TokenSide:
         device = self.encoder.device
         hidden, mask = hidden.to(device), mask.to(device)
         model = self.encoder.model
-        try:  # transformers 5: the mask its attention implementation expects (public since 5.0)
-            from transformers.masking_utils import create_bidirectional_mask
-        except ImportError:
-            create_bidirectional_mask = None
+        create_bidirectional_mask = _bidirectional_mask()
         if create_bidirectional_mask is not None:
             layer_mask = create_bidirectional_mask(config=model.config, inputs_embeds=hidden, attention_mask=mask)
         else:  # transformers 4: the classic additive mask

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..errors import ConfigError
+from ..errors import DEVICE_FORMS, DEVICE_PATTERN, ConfigError
 
 NAME = re.compile(r"[A-Za-z0-9._-]+")
 """Collection, condition and variant names: they become file names."""
@@ -192,8 +192,7 @@ def languages_of(langs: list[str] | dict[str, list[str]]) -> list[str]:
 
 def check_reproduction(config: ReproductionConfig, path: str | os.PathLike[str]) -> None:
     """What the types cannot say (see the module text); :class:`ConfigError` naming the key path."""
-    import ir_measures
-
+    from ..evaluation import parse_measures
     from ..languages import get_language
 
     def fail(key: str, why: str) -> None:
@@ -201,9 +200,9 @@ def check_reproduction(config: ReproductionConfig, path: str | os.PathLike[str])
 
     known = {p.split("[")[0] for p in PLACEHOLDERS}
     try:
-        measures = {str(ir_measures.parse_measure(m)): m for m in config.measures}
-    except (NameError, ValueError, SyntaxError, TypeError) as err:
-        fail("measures", f"not ir-measures measures: {err}")
+        measures = {str(p): m for p, m in zip(parse_measures(config.measures), config.measures, strict=True)}
+    except ConfigError as err:
+        fail("measures", str(err))
     if config.run_suffix not in (".trec", ".trec.gz"):
         fail("run_suffix", f"{config.run_suffix!r}; choose .trec or .trec.gz")
     if config.headline not in measures.values() and config.headline not in measures:
@@ -229,8 +228,8 @@ def check_reproduction(config: ReproductionConfig, path: str | os.PathLike[str])
                     if field not in known:
                         fail(f"{key}.command" + (f"[{i}]" if isinstance(cond.command, list) else ""),
                              f"unknown placeholder {{{field}}}; the engine fills {', '.join(PLACEHOLDERS)}")
-            if cond.device is not None and not re.fullmatch(r"cpu|cuda(:\d+)?|mps", cond.device):
-                fail(f"{key}.device", f"{cond.device!r} is not a device (cpu, cuda, cuda:N)")
+            if cond.device is not None and not re.fullmatch(DEVICE_PATTERN, cond.device):
+                fail(f"{key}.device", f"{cond.device!r} is not a device ({DEVICE_FORMS})")
             langs = set(languages_of(cond.languages if cond.languages is not None else coll.languages))
             for measure, per_lang in cond.expected.items():
                 if measure not in measures:

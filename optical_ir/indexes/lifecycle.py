@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import MismatchError, OutputError
+from ..errors import MismatchError
 from ..files import check_replaceable, replace_dir
 from ..mirror import cache_dir
 
@@ -84,9 +84,6 @@ def reusable(target: Path, dataset_id: str, n_docs: int, fingerprint: str, overw
                 raise IndexMismatchError(f"{target} was made with another {key}{made_by}; pass --overwrite "
                                          f"or another --index")
         return True
-    if target.exists() and not config and not overwrite and target.is_dir() and any(target.iterdir()):
-        raise OutputError(f"{target} exists and is not an optical_ir index (no {INDEX_CONFIG}); choose another "
-                          f"--index")
     check_replaceable(target, [INDEX_CONFIG], "an optical_ir index")
     return False
 
