@@ -3,11 +3,11 @@
 Importing the package is cheap and never touches the network. The library is layered
 (``docs/architecture.md``): foundations (``errors``, ``files``, ``trec``, ``languages``,
 ``mirror``, ``jvm``, ``analysis``, ``ot``, ``significance``), data (``collections``,
-``parallel``, ``topics``, ``evaluation``), models and indexes (``encoders``, ``indexes``),
-methods (``retrieval``, ``translation``, ``distillation``) and experiments
+``parallel``, ``lexicon``, ``perturbation``, ``topics``, ``evaluation``), models and
+indexes (``encoders``, ``indexes``), methods (``retrieval``, ``translation``, ``distillation``) and experiments
 (``experiments``). Each command line is a module run as ``python -m optical_ir.<verb>``:
-``index``, ``search``, ``evaluate``, ``fuse``, ``translate``, ``bitext``, ``distill``,
-``tune``, ``reproduce``, ``export_qrels`` and ``run_pyserini``; its ``main`` parses flags
+``index``, ``search``, ``evaluate``, ``fuse``, ``translate``, ``perturb``, ``bitext``,
+``distill``, ``tune``, ``reproduce``, ``export_qrels`` and ``run_pyserini``; its ``main`` parses flags
 and calls the layers below.
 """
 

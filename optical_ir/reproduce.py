@@ -87,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = run_all(config, runs_dir, jobs, args.force)
     for collection in dict.fromkeys(j.collection for j in jobs):
         print(f"\n## {collection}\n")
-        print((runs_dir / collection / "table.md").read_text(encoding="utf-8"))
+        table = runs_dir / collection / "table.md"  # a collection with perturbations has its gap table
+        print((table if table.is_file() else runs_dir / collection / "gap.md").read_text(encoding="utf-8"))
     print(f"finished in {time.time() - start:.0f}s", file=sys.stderr)
     if args.check and not check(config, rows, args.collections, args.conditions):
         return 1

@@ -92,6 +92,20 @@ def write_provenance(topics_path: str | os.PathLike[str], provenance: dict[str, 
     return path
 
 
+def write_derived(topics: Sequence[tuple[str, str]], provenance: dict[str, Any],
+                  output: str | os.PathLike[str]) -> bool:
+    """Write derived topics (``qid<TAB>text``, atomically) and their provenance; a file made
+    before with the same provenance and texts is kept as it is. Returns whether it wrote."""
+    from .trec import read_topics, write_topics
+
+    if (Path(output).is_file() and read_provenance(output) == provenance
+            and read_topics(output) == [(q, " ".join(t.split())) for q, t in topics]):
+        return False
+    write_topics(topics, output)
+    write_provenance(output, provenance)
+    return True
+
+
 def read_provenance(topics_path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The provenance saved beside a derived topics file, if any."""
     path = Path(str(topics_path) + PROVENANCE_SUFFIX)

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The main job: set up, export the qrels, regenerate the TREC runs and MAP tables of
 # reproduce/conditions.yaml into runs/ (finished runs are skipped), and check them
-# against the expected scores. Extra arguments go to `python -m optical_ir.reproduce`.
+# against the expected scores; then the same for the robustness runs of
+# reproduce/robustness.yaml (clean and perturbed queries) into runs/robustness/.
+# Extra arguments go to both `python -m optical_ir.reproduce` calls.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/reproduce/setup.sh"
 cd "$root"
 python -m optical_ir.export_qrels --output-dir qrels
 python -m optical_ir.reproduce --config reproduce/conditions.yaml --runs-dir runs --check "$@"
+python -m optical_ir.reproduce --config reproduce/robustness.yaml --runs-dir runs/robustness --check "$@"

@@ -38,8 +38,8 @@ def test_the_layer_contract_is_kept() -> None:
 
 def test_every_verb_is_a_command_line_module_and_the_flag_helpers_know_no_domain() -> None:
     graph = _graph()
-    verbs = ("bitext", "distill", "evaluate", "export_qrels", "fuse", "index", "reproduce", "run_pyserini", "search",
-             "translate", "tune")
+    verbs = ("bitext", "distill", "evaluate", "export_qrels", "fuse", "index", "perturb", "reproduce", "run_pyserini",
+             "search", "translate", "tune")
     for verb in verbs:
         assert (ROOT / "optical_ir" / f"{verb}.py").is_file()
         importers = graph.find_modules_that_directly_import(f"optical_ir.{verb}")

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _known_numbers() -> set[str]:
     """Every four-decimal value the committed results and records hold."""
     found: set[str] = set()
-    for path in [*ROOT.glob("runs/*/results.csv"), *ROOT.glob("reproduce/**/*.csv")]:
+    for path in [*ROOT.glob("runs/**/*.csv"), *ROOT.glob("reproduce/**/*.csv")]:
         with open(path, encoding="utf-8") as f:
             for row in csv.reader(f):
                 for cell in row:

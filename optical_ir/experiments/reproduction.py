@@ -47,7 +47,7 @@ from ..errors import ConfigError, MismatchError, OpticalIRError, OutputError, St
 from ..evaluation import evaluate
 from ..files import atomic_write
 from ..mirror import cache_dir
-from .schema import Collection, Condition, ReproductionConfig, languages_of, load_reproduction
+from .schema import Collection, Condition, Perturbations, ReproductionConfig, languages_of, load_reproduction
 
 RESULTS_FIELDS = ("collection", "condition", "lang", "measure", "value", "n_queries")
 
@@ -71,6 +71,19 @@ class Job(NamedTuple):
     """Placeholder values, except ``run``."""
     device: str = "cpu"
     """``cuda``: the command needs a GPU; without one, an existing run is kept and checked."""
+    variant: str = ""
+    """In a collection with perturbations: ``clean`` or ``<kind>-<rate>`` (the run is
+    ``<condition>.<lang>.<variant>``)."""
+
+    @property
+    def stem(self) -> str:
+        """The run's name without its suffix."""
+        return ".".join(x for x in (self.condition, self.lang, self.variant) if x)
+
+    @property
+    def label(self) -> str:
+        """Collection, condition, language (and variant), for messages."""
+        return " ".join(x for x in (self.collection, self.condition, self.lang, self.variant) if x)
 
     def argvs(self, run: Path | None = None) -> list[list[str]]:
         """Each step's argument list, the placeholders filled in after splitting (``run``: where to write)."""
@@ -123,17 +136,74 @@ def plan(config: Config, runs_dir: Path, collections: Sequence[str] | None = Non
     root = runs_dir.resolve()
     for cname, coll, name, cond in selected(config, collections, conditions):
         for lang in condition_languages(coll, cond):
-            run = runs_dir / cname / f"{name}.{lang}{config.model.run_suffix}"
-            if root not in run.resolve().parents:
-                raise OutputError(f"{config.path}: the run of {cname}/{name}/{lang} would be written to {run}, "
-                                  f"outside --runs-dir {runs_dir}")
             dataset = (cond.dataset or coll.dataset or "").format(lang=lang)
             on = str((device or cond.device) if cond.device else "cpu")
             values = {"lang": lang, "condition": name, "collection": cname, "dataset": dataset,
                       "runs": str(runs_dir / cname), "cache": str(cache_dir()), "env": os.environ,
                       "topics": (coll.topics or "").format(lang=lang), "device": on}
-            jobs.append(Job(cname, name, lang, dataset, run, tuple(cond.commands()), values, on))
+            spec = coll.perturbations
+            for variant in variants(spec, lang, cond.rates) if spec else [""]:
+                job = Job(cname, name, lang, dataset, Path(), tuple(cond.commands()), values, on, variant)
+                run = runs_dir / cname / f"{job.stem}{config.model.run_suffix}"
+                if root not in run.resolve().parents:
+                    raise OutputError(f"{config.path}: the run of {cname}/{job.stem} would be written to {run}, "
+                                      f"outside --runs-dir {runs_dir}")
+                if spec:
+                    sampled = sample_dataset(dataset, spec)
+                    job = job._replace(dataset=sampled, values={
+                        **values, "dataset": sampled, "variant": variant,
+                        "topics": str(topics_file(runs_dir, cname, lang, variant))})
+                jobs.append(job._replace(run=run))
     return jobs
+
+
+def variants(spec: Perturbations, lang: str, rates: Sequence[float] | None = None) -> list[str]:
+    """The query sets of a language: ``clean``, then ``<kind>-<rate>`` for each kind that
+    applies to it and each rate (``rates``: a condition's subset)."""
+    return ["clean"] + [f"{kind}-{rate:g}" for kind, langs in spec.kinds.items() if langs is None or lang in langs
+                        for rate in spec.rates if rates is None or rate in rates]
+
+
+def sample_dataset(dataset: str, spec: Perturbations) -> str:
+    """The dataset id of the collection's query sample (the dataset itself without one)."""
+    if spec.sample is None:
+        return dataset
+    return f"{dataset}/sample-{spec.sample}" + (f"-seed{spec.seed}" if spec.seed != 13 else "")
+
+
+def topics_file(runs_dir: Path, collection: str, lang: str, variant: str) -> Path:
+    return runs_dir / collection / "topics" / f"{lang}.{variant}.tsv"
+
+
+def make_topics(config: Config, runs_dir: Path, jobs: Sequence[Job]) -> None:
+    """Write the (perturbed) topics files the jobs read, each once, with their provenance;
+    files made before with the same provenance are kept (:func:`optical_ir.topics.write_derived`)."""
+    from ..perturbation import get, perturb_topics, provenance
+    from ..topics import load_topics, write_derived
+
+    done: set[Path] = set()
+    for job in jobs:
+        path = Path(job.values["topics"])
+        if path in done:
+            continue
+        done.add(path)
+        spec = config.model.collections[job.collection].perturbations
+        assert spec is not None
+        topics = load_topics(job.dataset)
+        if job.variant == "clean":
+            write_derived(topics, {"method": "perturbation", "perturbation": "none", "rate": 0.0, "seed": spec.seed,
+                                   "source": job.dataset, "source_lang": job.lang, "target_lang": job.lang,
+                                   "queries": len(topics), "queries_changed": 0}, path)
+            continue
+        kind, rate = job.variant.rsplit("-", 1)
+        table = (spec.table or "").format(lang=job.lang) if kind == "code-switch" else None
+        print(f"[topics] python -m optical_ir.perturb --dataset {job.dataset} --kind {kind} --rate {rate} "
+              f"--seed {spec.seed}{f' --table {table}' if table else ''} --output {path}", file=sys.stderr)
+        perturbation = get(kind, job.lang, table or None)
+        texts = perturb_topics(topics, perturbation, float(rate), spec.seed, job.lang)
+        changed = sum(a != b for (_, a), (_, b) in zip(topics, texts, strict=True))
+        write_derived(texts, provenance(perturbation, float(rate), spec.seed, job.lang, job.dataset, changed,
+                                        len(texts)), path)
 
 
 def _step(argv: list[str]) -> None:
@@ -155,18 +225,18 @@ def _step(argv: list[str]) -> None:
 def execute(job: Job) -> None:
     """Run a job's steps, writing its run under a temporary name that becomes the run only
     when every step has succeeded."""
-    suffix = job.run.name[len(f"{job.condition}.{job.lang}"):]  # the run suffix: .trec or .trec.gz
-    tmp = job.run.with_name(f".{job.condition}.{job.lang}.partial-{os.getpid()}{suffix}")
+    suffix = job.run.name[len(job.stem):]  # the run suffix: .trec or .trec.gz
+    tmp = job.run.with_name(f".{job.stem}.partial-{os.getpid()}{suffix}")
     job.run.parent.mkdir(parents=True, exist_ok=True)
     try:
         for i, argv in enumerate(job.argvs(tmp), 1):
             try:
                 _step(argv)
             except OpticalIRError as err:
-                raise StepError(f"{job.collection} {job.condition} {job.lang}: step {i} of {len(job.templates)} "
+                raise StepError(f"{job.label}: step {i} of {len(job.templates)} "
                                 f"failed ({err}): {shlex.join(argv)}") from None
         if not tmp.is_file():
-            raise StepError(f"{job.collection} {job.condition} {job.lang}: its steps wrote no run (the command "
+            raise StepError(f"{job.label}: its steps wrote no run (the command "
                             f"must write {{run}})")
         os.replace(tmp, job.run)
     finally:
@@ -204,7 +274,8 @@ def _stale_conditions(saved: Path, text: str, collection: str, force: bool) -> s
     before = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
     old = (before.get("collections") or {}).get(collection) or {}
     new = now["collections"][collection]
-    if before.get("measures") != now.get("measures") or old.get("dataset") != new.get("dataset"):
+    if before.get("measures") != now.get("measures") or any(old.get(k) != new.get(k)
+                                                            for k in ("dataset", "perturbations")):
         return names
     return {n for n in names if (old.get("conditions") or {}).get(n) != new["conditions"][n]}
 
@@ -221,6 +292,8 @@ def run_all(config: Config, runs_dir: Path, jobs: Sequence[Job], force: bool = F
         saved = out / "config.yaml"
         stale = _stale_conditions(saved, text, collection, force)
         out.mkdir(parents=True, exist_ok=True)
+        if config.model.collections[collection].perturbations:
+            make_topics(config, runs_dir, [j for j in jobs if j.collection == collection])
         for job in (j for j in jobs if j.collection == collection):
             if job.device.startswith("cuda") and not _has_cuda():
                 state = "kept (made on a GPU)" if job.run.is_file() else "MISSING: it needs a GPU (device: cuda)"
@@ -228,9 +301,9 @@ def run_all(config: Config, runs_dir: Path, jobs: Sequence[Job], force: bool = F
                 continue
             if job.condition in stale or not job.run.is_file():
                 start = time.time()
-                print(f"[run] {job.condition}.{job.lang}: {job.command}", file=sys.stderr)
+                print(f"[run] {job.stem}: {job.command}", file=sys.stderr)
                 execute(job)
-                print(f"[run] {job.condition}.{job.lang} done in {time.time() - start:.1f}s", file=sys.stderr)
+                print(f"[run] {job.stem} done in {time.time() - start:.1f}s", file=sys.stderr)
             else:
                 print(f"[skip] {job.run} exists", file=sys.stderr)
         with atomic_write(saved) as f:
@@ -251,7 +324,7 @@ def report_collection(config: Config, runs_dir: Path, collection: str) -> list[d
     coll = config.model.collections[collection]
     out = runs_dir / collection
     rows: list[dict[str, Any]] = []
-    per_query: dict[tuple[str, str], dict[str, float]] = {}
+    per_query: dict[tuple[str, ...], dict[str, float]] = {}
     for job in plan(config, runs_dir, [collection]):
         if not job.run.is_file():
             continue
@@ -262,10 +335,19 @@ def report_collection(config: Config, runs_dir: Path, collection: str) -> list[d
             raise MismatchError(f"{job.run}: {warning} ({judged})")
         if warning:
             print(f"warning: {job.run}: {warning}", file=sys.stderr)
+        extra = variant_columns(job.variant) if coll.perturbations else {}
         rows += [{"collection": collection, "condition": job.condition, "lang": job.lang,
-                  "measure": m, "value": round(v, 4), "n_queries": ev.n_queries} for m, v in ev.aggregates.items()]
+                  "measure": m, "value": round(v, 4), "n_queries": ev.n_queries, **extra}
+                 for m, v in ev.aggregates.items()]
         if headline in ev.per_query:
-            per_query[(job.condition, job.lang)] = ev.per_query[headline]
+            per_query[(job.condition, job.lang, job.variant) if coll.perturbations else
+                      (job.condition, job.lang)] = ev.per_query[headline]
+    if coll.perturbations:
+        from .robustness import write_robustness
+
+        write_results(rows, out / "results.csv", RESULTS_FIELDS + ("perturbation", "rate"))
+        write_robustness(coll, rows, per_query, config.model.report.model_dump(exclude_none=True), headline, out)
+        return rows
     write_results(rows, out / "results.csv")
     scores = {(r["condition"], r["lang"]): r["value"] for r in rows if r["measure"] == headline}
     write_all(Report(coll.model_dump(), scores, per_query, config.model.report.model_dump(exclude_none=True),
@@ -273,16 +355,25 @@ def report_collection(config: Config, runs_dir: Path, collection: str) -> list[d
     return rows
 
 
-def write_results(rows: Sequence[dict[str, Any]], path: Path) -> None:
+def variant_columns(variant: str) -> dict[str, Any]:
+    """``perturbation`` and ``rate`` of a variant (``none`` and 0 for the clean queries)."""
+    if variant == "clean":
+        return {"perturbation": "none", "rate": 0.0}
+    kind, rate = variant.rsplit("-", 1)
+    return {"perturbation": kind, "rate": float(rate)}
+
+
+def write_results(rows: Sequence[dict[str, Any]], path: Path, columns: Sequence[str] = RESULTS_FIELDS) -> None:
     with atomic_write(path) as f:
-        w = csv.DictWriter(f, RESULTS_FIELDS, lineterminator="\n")
+        w = csv.DictWriter(f, columns, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as f:
-        return [{**r, "value": float(r["value"]), "n_queries": int(r["n_queries"])} for r in csv.DictReader(f)]
+        return [{**r, "value": float(r["value"]), "n_queries": int(r["n_queries"]),
+                 **({"rate": float(r["rate"])} if "rate" in r else {})} for r in csv.DictReader(f)]
 
 
 def check(config: Config, rows: Sequence[dict[str, Any]], collections: Sequence[str] | None = None,
@@ -294,19 +385,28 @@ def check(config: Config, rows: Sequence[dict[str, Any]], collections: Sequence[
     to those that were run.
     """
     ok = True
-    measured = {(r["collection"], r["condition"], r["lang"], r["measure"]): r["value"] for r in rows}
+    measured = {(r["collection"], r["condition"], r["lang"],
+                 variant_name(r) if "perturbation" in r else "", r["measure"]): r["value"] for r in rows}
     for cname, _, name, cond in selected(config, collections, conditions):
         tol = cond.tolerance if cond.tolerance is not None else config.model.tolerance
         for measure, per_lang in cond.expected.items():
-            for lang, want in per_lang.items():
-                got = measured.get((cname, name, str(lang), measure))
-                if got is None:
-                    ok = False
-                    print(f"[FAIL] {cname} {name} {lang} {measure}: expected {want:.4f}, but there is no result "
-                          f"(collections.{cname}.conditions.{name}.expected.{measure}.{lang}: is the run missing?)")
-                    continue
-                good = abs(got - float(want)) <= tol
-                ok &= good
-                print(f"[{'OK' if good else 'FAIL'}] {cname} {name} {lang} {measure}: "
-                      f"expected {float(want):.4f}, got {got:.4f} (diff {got - float(want):+.4f}, tol {tol})")
+            for lang, value in per_lang.items():
+                for variant, want in (value.items() if isinstance(value, dict) else [("", value)]):
+                    where = " ".join(x for x in (cname, name, str(lang), variant, measure) if x)
+                    key = ".".join(x for x in (measure, str(lang), variant) if x)
+                    got = measured.get((cname, name, str(lang), variant, measure))
+                    if got is None:
+                        ok = False
+                        print(f"[FAIL] {where}: expected {want:.4f}, but there is no result "
+                              f"(collections.{cname}.conditions.{name}.expected.{key}: is the run missing?)")
+                        continue
+                    good = abs(got - float(want)) <= tol
+                    ok &= good
+                    print(f"[{'OK' if good else 'FAIL'}] {where}: "
+                          f"expected {float(want):.4f}, got {got:.4f} (diff {got - float(want):+.4f}, tol {tol})")
     return ok
+
+
+def variant_name(row: dict[str, Any]) -> str:
+    """The variant of a results row: ``clean`` or ``<kind>-<rate>``."""
+    return "clean" if row["perturbation"] == "none" else f"{row['perturbation']}-{float(row['rate']):g}"

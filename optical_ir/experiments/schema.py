@@ -36,7 +36,9 @@ PLACEHOLDERS: dict[str, str] = {
     "condition": "the condition's name (the run tag)",
     "collection": "the collection's name",
     "dataset": "the condition's (else the collection's) dataset id, {lang} filled in",
-    "topics": "the collection's topics (a file or a Pyserini topic set), {lang} filled in",
+    "topics": "the collection's topics (a file or a Pyserini topic set), {lang} filled in; in a collection with "
+              "perturbations, the job's (perturbed) topics file, made by the engine",
+    "variant": "in a collection with perturbations: the query set of the job, clean or <kind>-<rate>",
     "runs": "the collection's run directory, <runs-dir>/<collection> (to read earlier runs)",
     "cache": "$OPTICAL_IR_CACHE (models, students and topics that are never committed)",
     "device": "the device of a condition that declares one (its device:, or --device)",
@@ -58,10 +60,27 @@ class Condition(_Strict):
     device: str | None = None
     requires: list[str] = []
     tolerance: float | None = None
-    expected: dict[str, dict[str, float]] = {}
+    rates: list[float] | None = None
+    """With perturbations: only these of the collection's rates (fewer for slow conditions)."""
+    expected: dict[str, dict[str, float | dict[str, float]]] = {}
+    """measure → language → score; with perturbations, measure → language → variant → score."""
 
     def commands(self) -> list[str]:
         return self.command if isinstance(self.command, list) else [self.command]
+
+
+class Perturbations(_Strict):
+    """Perturbed query sets of a collection (:mod:`optical_ir.perturbation`): every condition
+    runs on the clean queries and on each kind at each rate."""
+
+    kinds: dict[str, list[str] | None]
+    """kind → the languages it applies to (``null``: all of the collection's)."""
+    rates: list[float] = [0.1, 0.2, 0.4]
+    seed: int = 13
+    sample: int | None = None
+    """A seeded sample of this many queries (clean and perturbed runs alike); default: all."""
+    table: str | None = None
+    """The eflomal table directory of code-switching, ``{lang}`` filled in (default: the cache's)."""
 
 
 class Collection(_Strict):
@@ -72,6 +91,7 @@ class Collection(_Strict):
     topics: str | None = None
     qrels_source: str | None = None
     languages: list[str] | dict[str, list[str]]
+    perturbations: Perturbations | None = None
     conditions: dict[str, Condition]
 
 
@@ -228,6 +248,10 @@ def check_reproduction(config: ReproductionConfig, path: str | os.PathLike[str])
                     if field not in known:
                         fail(f"{key}.command" + (f"[{i}]" if isinstance(cond.command, list) else ""),
                              f"unknown placeholder {{{field}}}; the engine fills {', '.join(PLACEHOLDERS)}")
+            if cond.rates is not None and (not coll.perturbations or set(cond.rates) - set(coll.perturbations.rates)):
+                fail(f"{key}.rates", "a condition's rates must be among its collection's perturbations.rates")
+            if "variant" in {f for c in cond.commands() for f in placeholders(c)} and not coll.perturbations:
+                fail(f"{key}.command", "{variant} is filled only in a collection with perturbations")
             if cond.device is not None and not re.fullmatch(DEVICE_PATTERN, cond.device):
                 fail(f"{key}.device", f"{cond.device!r} is not a device ({DEVICE_FORMS})")
             langs = set(languages_of(cond.languages if cond.languages is not None else coll.languages))
@@ -235,10 +259,15 @@ def check_reproduction(config: ReproductionConfig, path: str | os.PathLike[str])
                 if measure not in measures:
                     fail(f"{key}.expected.{measure}",
                          f"not one of the measures {', '.join(measures)} (ir-measures names)")
-                for lang in per_lang:
+                for lang, value in per_lang.items():
                     if str(lang) not in langs:
                         fail(f"{key}.expected.{measure}.{lang}",
                              f"the condition does not run {lang!r} (its languages: {', '.join(sorted(langs))})")
+                    if isinstance(value, dict) != bool(coll.perturbations):
+                        fail(f"{key}.expected.{measure}.{lang}", "with perturbations, give a score per variant "
+                             "(clean, <kind>-<rate>); without, one score")
+        if coll.perturbations:
+            check_perturbations(coll.perturbations, languages_of(coll.languages), f"collections.{cname}", fail)
     report = config.report
     named = list(report.baselines) + ([report.ceiling] if report.ceiling else []) + (report.plot or [])
     if report.improvement:
@@ -248,9 +277,27 @@ def check_reproduction(config: ReproductionConfig, path: str | os.PathLike[str])
             fail("report", f"{name!r} is not a condition of any collection")
 
 
+def check_perturbations(spec: Perturbations, languages: list[str], key: str, fail: Any) -> None:
+    """Known kinds, rates in (0, 1], languages of the collection, a positive sample."""
+    from ..perturbation import kinds
+
+    for kind, langs in spec.kinds.items():
+        if kind not in kinds():
+            fail(f"{key}.perturbations.kinds.{kind}", f"unknown perturbation; choose from {', '.join(kinds())}")
+        for lang in langs or []:
+            if lang not in languages:
+                fail(f"{key}.perturbations.kinds.{kind}", f"{lang!r} is not a language of the collection")
+    if not spec.rates or any(not 0 < r <= 1 for r in spec.rates):
+        fail(f"{key}.perturbations.rates", "give rates in (0, 1] (the clean queries are always run)")
+    if spec.sample is not None and spec.sample < 1:
+        fail(f"{key}.perturbations.sample", "a sample size is positive")
+
+
 def load_reproduction(path: str | os.PathLike[str]) -> tuple[ReproductionConfig, dict[str, Any]]:
     """The validated config and the raw mapping (whose text decides which runs are stale)."""
     raw = read_yaml(path)
+    if isinstance(raw, dict):  # top-level x-… keys hold YAML anchors (shared commands), as in compose files
+        raw = {k: v for k, v in raw.items() if not str(k).startswith("x-")}
     config = parse(ReproductionConfig, raw, path)
     check_reproduction(config, path)
     return config, raw
