@@ -2,7 +2,7 @@
 
 Importing the package is cheap and never touches the network. The library is layered
 (``docs/architecture.md``): foundations (``errors``, ``files``, ``trec``, ``languages``,
-``mirror``, ``jvm``, ``analysis``, ``ot``, ``significance``), data (``collections``,
+``mirror``, ``ntrex_files``, ``jvm``, ``analysis``, ``ot``, ``significance``), data (``collections``,
 ``parallel``, ``lexicon``, ``perturbation``, ``topics``, ``evaluation``), models and
 indexes (``encoders``, ``indexes``), methods (``retrieval``, ``translation``, ``distillation``) and experiments
 (``experiments``). Each command line is a module run as ``python -m optical_ir.<verb>``:

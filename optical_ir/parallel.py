@@ -41,7 +41,7 @@ class BitextPair(NamedTuple):
 
 
 def _ntrex(lang: Language) -> Iterator[tuple[str, str]]:
-    from .collections import ntrex
+    from . import ntrex_files as ntrex
 
     if lang not in ntrex.ntrex_languages():
         return
@@ -95,7 +95,7 @@ def resolve_sources(sources: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def _test_english() -> set[str]:
-    from .collections import ntrex
+    from . import ntrex_files as ntrex
 
     split = ntrex.article_split()
     english = ntrex.sentences("en")
@@ -114,7 +114,7 @@ def load_bitext(lang: str, sources: str | Iterable[str] = DEFAULT_SOURCES, holdo
         raise ConfigError("bitext pairs a non-English language with English; got 'en'")
     blocked = _test_english()
     if holdout:
-        from .collections import ntrex
+        from . import ntrex_files as ntrex
 
         blocked = blocked | {" ".join(e.split()) for e in ntrex.dev_english()}
     seen: set[tuple[str, str]] = set()

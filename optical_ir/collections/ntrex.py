@@ -28,26 +28,33 @@ out by :func:`looks_english`) until the collection has
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Literal, NamedTuple
 
 from ir_datasets.formats import TrecQrel
 
 from .. import mirror
-from ..errors import ConfigError
-from ..languages import Language, get_language, languages_with
+from ..languages import get_language
+from ..ntrex_files import (  # noqa: F401 - re-exported: the files' readers are part of the collection's API
+    DEV_EVERY,
+    DOC_IDS,
+    SOURCE,
+    article_of_line,
+    article_split,
+    dev_articles,
+    dev_english,
+    ntrex_languages,
+    sentence_file,
+    sentences,
+)
 from ._base import NAMESPACE, Built, language_dataset, register, register_pattern
 
 Split = Literal["train", "test", "test-large", "dev"]
 SPLITS: tuple[Split, ...] = ("test", "train", "test-large", "dev")
-DEV_EVERY = 5
 PASSAGE_SENTENCES = 3
 LARGE_SIZE = 10_000
-DOC_IDS = "ntrex-128/DOCUMENT_IDS.tsv"
-SOURCE = "ntrex-128/NTREX-128/newstest2019-src.eng.txt"
 QRELS_DEFS = {
     2: "the passage holds the English source of the query sentence",
     1: "another passage of the same article",
@@ -74,65 +81,6 @@ class NtrexQuery(NamedTuple):
 
     def default_text(self) -> str:
         return self.text
-
-
-def sentence_file(lang: Language) -> str:
-    """Manifest path of the NTREX file of ``lang`` (English: the source file)."""
-    if lang.code == "en":
-        return SOURCE
-    if not lang.ntrex:
-        raise ConfigError(f"NTREX-128 has no {lang.name} ({lang.code})")
-    return f"ntrex-128/NTREX-128/newstest2019-ref.{lang.ntrex}.txt"
-
-
-@lru_cache(maxsize=1)
-def ntrex_languages() -> tuple[Language, ...]:
-    """Languages whose NTREX file is in the manifest (English included)."""
-    return tuple(lang for lang in languages_with("ntrex") if mirror.exists(sentence_file(lang)))
-
-
-@lru_cache(maxsize=1)
-def article_of_line() -> tuple[str, ...]:
-    """The article id of each sentence line (0-based)."""
-    ids = tuple(line.strip() for line in mirror.read_lines(DOC_IDS))
-    if any(not i for i in ids):
-        raise ValueError(f"{DOC_IDS} has an empty line")
-    return ids
-
-
-@cache
-def sentences(code: str) -> tuple[str, ...]:
-    """The 1,997 sentences of language ``code`` (aligned with the English source)."""
-    lang = get_language(code)
-    lines = tuple(line.strip() for line in mirror.read_lines(sentence_file(lang)))
-    if len(lines) != len(article_of_line()):
-        raise ValueError(
-            f"{sentence_file(lang)} has {len(lines)} lines, {DOC_IDS} has {len(article_of_line())}"
-        )
-    return lines
-
-
-@lru_cache(maxsize=1)
-def article_split() -> dict[str, Literal["train", "test"]]:
-    """Article id → ``'train'`` or ``'test'`` (md5 rank: even → test, odd → train)."""
-    articles = sorted(set(article_of_line()), key=lambda a: hashlib.md5(a.encode()).hexdigest())
-    return {a: ("test" if rank % 2 == 0 else "train") for rank, a in enumerate(articles)}
-
-
-@lru_cache(maxsize=1)
-def dev_articles() -> frozenset[str]:
-    """The held-out train articles of the ``dev`` split: every :data:`DEV_EVERY`-th train
-    article in md5 rank order (the first, the sixth, …)."""
-    ranked = sorted((a for a, s in article_split().items() if s == "train"),
-                    key=lambda a: hashlib.md5(a.encode()).hexdigest())
-    return frozenset(ranked[::DEV_EVERY])
-
-
-@lru_cache(maxsize=1)
-def dev_english() -> frozenset[str]:
-    """The English sentences of the dev articles (case-folded), for holding them out of bitext."""
-    dev = dev_articles()
-    return frozenset(e.casefold() for e, a in zip(sentences("en"), article_of_line(), strict=True) if a in dev)
 
 
 def articles(split: Literal["train", "test"]) -> list[str]:
