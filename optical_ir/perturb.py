@@ -52,21 +52,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if not (args.kind and args.rate is not None and args.output):
         parser.error("--kind, --rate and --output are required (or --list)")
+    from .collections.derived import sample_id
     from .files import check_writable
     from .topics import load_topics, query_language, write_derived
 
     check_writable(args.output)
     lang = query_language(args.dataset, args.language, args.topics)
-    source = args.dataset
-    if args.sample:
-        source = f"{args.dataset}/sample-{args.sample}" + (f"-seed{args.seed}" if args.seed != 13 else "")
+    source = sample_id(args.dataset, args.sample, args.seed) if args.sample else args.dataset
     topics = load_topics(source, args.topics)
     kind = get(args.kind, lang, args.table)
     perturbed = perturb_topics(topics, kind, args.rate, args.seed, lang)
-    changed = sum(a != b for (_, a), (_, b) in zip(topics, perturbed, strict=True))
-    write_derived(perturbed, provenance(kind, args.rate, args.seed, lang, args.topics or source, changed,
-                                        len(perturbed)), args.output)
-    print(f"{len(perturbed)} topics ({changed} changed) {args.kind} {args.rate} → {args.output}", file=sys.stderr)
+    about = provenance(kind, args.rate, args.seed, lang, args.topics or source, topics, perturbed)
+    write_derived(perturbed, about, args.output)
+    print(f"{len(perturbed)} topics ({about['queries_changed']} changed) {args.kind} {args.rate} → {args.output}",
+          file=sys.stderr)
     return 0
 
 

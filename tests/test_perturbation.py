@@ -227,6 +227,7 @@ def test_the_clean_robustness_runs_equal_the_main_runs_on_the_sampled_queries(co
 
 def test_the_robustness_config_is_valid_and_every_planned_run_is_committed() -> None:
     from optical_ir.experiments.reproduction import load_config, plan
+    from optical_ir.experiments.schema import split_variant
 
     root = Path(__file__).resolve().parents[1]
     config = load_config(root / "reproduce" / "robustness.yaml")
@@ -240,6 +241,4 @@ def test_the_robustness_config_is_valid_and_every_planned_run_is_committed() -> 
         with open(ROBUSTNESS / collection / "results.csv", encoding="utf-8") as f:
             have = {(r["condition"], r["lang"], r["perturbation"], float(r["rate"])) for r in csv.DictReader(f)}
         for j in (j for j in jobs if j.collection == collection):
-            kind, rate = ("none", 0.0) if j.variant == "clean" else (j.variant.rsplit("-", 1)[0],
-                                                                   float(j.variant.rsplit("-", 1)[1]))
-            assert (j.condition, j.lang, kind, rate) in have, j.stem
+            assert (j.condition, j.lang, *split_variant(j.variant)) in have, j.stem

@@ -29,6 +29,11 @@ SAMPLE = re.compile(r"sample-(\d+)(?:-seed(\d+))?")
 PERTURBED = re.compile(r"([a-z][a-z-]*?)-((?:0|1)(?:\.\d+)?)(?:-seed(\d+))?")
 
 
+def sample_id(dataset_id: str, n: int, seed: int = 13) -> str:
+    """The id of the seeded ``n``-query sample of ``dataset_id`` (the seed is named unless it is 13)."""
+    return f"{dataset_id}/sample-{n}" + (f"-seed{seed}" if seed != 13 else "")
+
+
 def sample_ids(query_ids: list[str], n: int, seed: int = 13) -> list[str]:
     """``n`` of the ids, drawn with ``random.Random(seed)``, in their original order."""
     from ..errors import ConfigError

@@ -47,7 +47,16 @@ from ..errors import ConfigError, MismatchError, OpticalIRError, OutputError, St
 from ..evaluation import evaluate
 from ..files import atomic_write
 from ..mirror import cache_dir
-from .schema import Collection, Condition, Perturbations, ReproductionConfig, languages_of, load_reproduction
+from .schema import (
+    Collection,
+    Condition,
+    Perturbations,
+    ReproductionConfig,
+    languages_of,
+    load_reproduction,
+    split_variant,
+    variant_name,
+)
 
 RESULTS_FIELDS = ("collection", "condition", "lang", "measure", "value", "n_queries")
 
@@ -160,15 +169,15 @@ def plan(config: Config, runs_dir: Path, collections: Sequence[str] | None = Non
 def variants(spec: Perturbations, lang: str, rates: Sequence[float] | None = None) -> list[str]:
     """The query sets of a language: ``clean``, then ``<kind>-<rate>`` for each kind that
     applies to it and each rate (``rates``: a condition's subset)."""
-    return ["clean"] + [f"{kind}-{rate:g}" for kind, langs in spec.kinds.items() if langs is None or lang in langs
+    return ["clean"] + [variant_name(kind, rate) for kind, langs in spec.kinds.items() if langs is None or lang in langs
                         for rate in spec.rates if rates is None or rate in rates]
 
 
 def sample_dataset(dataset: str, spec: Perturbations) -> str:
     """The dataset id of the collection's query sample (the dataset itself without one)."""
-    if spec.sample is None:
-        return dataset
-    return f"{dataset}/sample-{spec.sample}" + (f"-seed{spec.seed}" if spec.seed != 13 else "")
+    from ..collections.derived import sample_id
+
+    return dataset if spec.sample is None else sample_id(dataset, spec.sample, spec.seed)
 
 
 def topics_file(runs_dir: Path, collection: str, lang: str, variant: str) -> Path:
@@ -182,6 +191,7 @@ def make_topics(config: Config, runs_dir: Path, jobs: Sequence[Job]) -> None:
     from ..topics import load_topics, write_derived
 
     done: set[Path] = set()
+    sources: dict[str, list[tuple[str, str]]] = {}  # the (sampled) queries of a dataset, loaded once
     for job in jobs:
         path = Path(job.values["topics"])
         if path in done:
@@ -189,21 +199,16 @@ def make_topics(config: Config, runs_dir: Path, jobs: Sequence[Job]) -> None:
         done.add(path)
         spec = config.model.collections[job.collection].perturbations
         assert spec is not None
-        topics = load_topics(job.dataset)
-        if job.variant == "clean":
-            write_derived(topics, {"method": "perturbation", "perturbation": "none", "rate": 0.0, "seed": spec.seed,
-                                   "source": job.dataset, "source_lang": job.lang, "target_lang": job.lang,
-                                   "queries": len(topics), "queries_changed": 0}, path)
-            continue
-        kind, rate = job.variant.rsplit("-", 1)
-        table = (spec.table or "").format(lang=job.lang) if kind == "code-switch" else None
-        print(f"[topics] python -m optical_ir.perturb --dataset {job.dataset} --kind {kind} --rate {rate} "
-              f"--seed {spec.seed}{f' --table {table}' if table else ''} --output {path}", file=sys.stderr)
-        perturbation = get(kind, job.lang, table or None)
-        texts = perturb_topics(topics, perturbation, float(rate), spec.seed, job.lang)
-        changed = sum(a != b for (_, a), (_, b) in zip(topics, texts, strict=True))
-        write_derived(texts, provenance(perturbation, float(rate), spec.seed, job.lang, job.dataset, changed,
-                                        len(texts)), path)
+        topics = sources.setdefault(job.dataset, load_topics(job.dataset))
+        kind, rate = split_variant(job.variant)
+        perturbation = None
+        if kind != "none":
+            table = spec.table.format(lang=job.lang) if spec.table and kind == "code-switch" else None
+            print(f"[topics] python -m optical_ir.perturb --dataset {job.dataset} --kind {kind} --rate {rate:g} "
+                  f"--seed {spec.seed}{f' --table {table}' if table else ''} --output {path}", file=sys.stderr)
+            perturbation = get(kind, job.lang, table)
+        texts = perturb_topics(topics, perturbation, rate, spec.seed, job.lang) if perturbation else topics
+        write_derived(texts, provenance(perturbation, rate, spec.seed, job.lang, job.dataset, topics, texts), path)
 
 
 def _step(argv: list[str]) -> None:
@@ -357,10 +362,8 @@ def report_collection(config: Config, runs_dir: Path, collection: str) -> list[d
 
 def variant_columns(variant: str) -> dict[str, Any]:
     """``perturbation`` and ``rate`` of a variant (``none`` and 0 for the clean queries)."""
-    if variant == "clean":
-        return {"perturbation": "none", "rate": 0.0}
-    kind, rate = variant.rsplit("-", 1)
-    return {"perturbation": kind, "rate": float(rate)}
+    kind, rate = split_variant(variant)
+    return {"perturbation": kind, "rate": rate}
 
 
 def write_results(rows: Sequence[dict[str, Any]], path: Path, columns: Sequence[str] = RESULTS_FIELDS) -> None:
@@ -386,7 +389,8 @@ def check(config: Config, rows: Sequence[dict[str, Any]], collections: Sequence[
     """
     ok = True
     measured = {(r["collection"], r["condition"], r["lang"],
-                 variant_name(r) if "perturbation" in r else "", r["measure"]): r["value"] for r in rows}
+                 variant_name(r["perturbation"], r["rate"]) if "perturbation" in r else "", r["measure"]): r["value"]
+                for r in rows}
     for cname, _, name, cond in selected(config, collections, conditions):
         tol = cond.tolerance if cond.tolerance is not None else config.model.tolerance
         for measure, per_lang in cond.expected.items():
@@ -406,7 +410,3 @@ def check(config: Config, rows: Sequence[dict[str, Any]], collections: Sequence[
                           f"expected {float(want):.4f}, got {got:.4f} (diff {got - float(want):+.4f}, tol {tol})")
     return ok
 
-
-def variant_name(row: dict[str, Any]) -> str:
-    """The variant of a results row: ``clean`` or ``<kind>-<rate>``."""
-    return "clean" if row["perturbation"] == "none" else f"{row['perturbation']}-{float(row['rate']):g}"

@@ -42,16 +42,10 @@ from typing import Any
 from ..files import atomic_write
 from ..significance import bootstrap_replicates, paired_t, percentile_interval
 from .report import groups_of
+from .schema import split_variant, variant_name
 
 PerQuery = Mapping[tuple[str, ...], Mapping[str, float]]
 """(condition, language, variant) → query id → AP."""
-
-
-def split_variant(variant: str) -> tuple[str, float]:
-    if variant == "clean":
-        return "none", 0.0
-    kind, rate = variant.rsplit("-", 1)
-    return kind, float(rate)
 
 
 class Robustness:
@@ -78,7 +72,6 @@ class Robustness:
                                                   if (s, lang, "clean") in per_query)]
                        for lang, vs in self.variants.items()}
         self.replicates = bootstrap_replicates({lang: len(q) for lang, q in self.queries.items()}, replicates, seed)
-        self.replicates_n = replicates
 
     # -- per (system, language, variant) ----------------------------------------------------
     def ap(self, system: str, lang: str, variant: str) -> Any:
@@ -198,7 +191,8 @@ class Robustness:
         for r in rows:
             gap = f"{r['gap']:+.4f} [{r['gap_lo']:+.4f}, {r['gap_hi']:+.4f}]" if "gap" in r else "n/a"
             p = r.get("gap_p")
-            shown = "" if p is None else f"< {1 / self.replicates_n:.3g}" if p == 0 else f"{p:.3g}"
+            n_replicates = len(next(iter(self.replicates.values())))
+            shown = "" if p is None else f"< {1 / n_replicates:.3g}" if p == 0 else f"{p:.3g}"
             cells = [r["condition"], _f(r["drop_low"]), _f(r["drop_high"]), gap, shown]
             for b in bases:
                 cells.append(f"{r[f'vs_{b}']:+.4f} [{r[f'vs_{b}_lo']:+.4f}, {r[f'vs_{b}_hi']:+.4f}]"
@@ -219,20 +213,18 @@ class Robustness:
         for i, kind in enumerate(kinds):
             for j, (group, langs) in enumerate(groups):
                 ax = axes[i][j]
+                having = [lang for lang in langs
+                          if any(split_variant(v)[0] == kind for v in self.variants.get(lang, []))]
+                rates = sorted({split_variant(v)[1] for lang in having for v in self.variants[lang]
+                                if split_variant(v)[0] == kind})
                 for system in self.systems:
                     xs, ys = [], []
-                    for lang_rates in [sorted({split_variant(v)[1] for lang in langs
-                                               for v in self.variants.get(lang, []) if split_variant(v)[0] == kind})]:
-                        for rate in [0.0, *lang_rates]:
-                            v = "clean" if rate == 0 else f"{kind}-{rate:g}"
-                            have = [lang for lang in langs if (system, lang, v) in scores and
-                                    (rate == 0 or v in self.variants.get(lang, []))]
-                            if rate == 0:
-                                have = [lang for lang in have if any(split_variant(x)[0] == kind
-                                                                     for x in self.variants.get(lang, []))]
-                            if have:
-                                xs.append(rate)
-                                ys.append(sum(scores[(system, lang, v)] for lang in have) / len(have))
+                    for rate in [0.0, *rates]:
+                        v = variant_name("none" if rate == 0 else kind, rate)
+                        have = [lang for lang in having if (system, lang, v) in scores]
+                        if have:
+                            xs.append(rate)
+                            ys.append(sum(scores[(system, lang, v)] for lang in have) / len(have))
                     if len(xs) > 1:
                         ax.plot(xs, ys, marker="o", label=system)
                 if not ax.lines:
@@ -243,12 +235,8 @@ class Robustness:
                 ax.grid(alpha=0.3)
                 if j == 0:
                     ax.set_ylabel("MAP", fontsize=8)
-        handles, labels = axes[0][0].get_legend_handles_labels()
-        for row in axes:
-            for ax in row:
-                if ax.get_legend_handles_labels()[0]:
-                    handles, labels = ax.get_legend_handles_labels()
-                    break
+        fullest = max((ax for row in axes for ax in row), key=lambda ax: len(ax.lines))  # the first with every system
+        handles, labels = fullest.get_legend_handles_labels()
         fig.legend(handles, labels, loc="upper center", ncol=min(4, len(labels) or 1), fontsize=8)
         fig.tight_layout(rect=(0, 0, 1, 1 - 0.25 / len(kinds)))
         with atomic_write(path, "wb") as f:
@@ -276,8 +264,8 @@ def write_robustness(coll: Any, rows: Sequence[dict[str, Any]], per_query: PerQu
                      settings: Mapping[str, Any], headline: str, out: Path) -> None:
     """Write map.md, drop.csv, gap.md, gap.csv and robustness.png for one collection."""
     report = Robustness(coll, per_query, settings)
-    scores = {(r["condition"], r["lang"], "clean" if r["perturbation"] == "none" else
-               f"{r['perturbation']}-{float(r['rate']):g}"): r["value"] for r in rows if r["measure"] == headline}
+    scores = {(r["condition"], r["lang"], variant_name(r["perturbation"], r["rate"])): r["value"]
+              for r in rows if r["measure"] == headline}
     with atomic_write(out / "map.md") as f:
         f.write(report.map_table(scores))
     _write_csv(report.drops(), out / "drop.csv")

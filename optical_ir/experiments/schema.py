@@ -206,6 +206,19 @@ def placeholders(template: str) -> list[str]:
     return [re.split(r"[.\[]", f, maxsplit=1)[0] for f in fields]
 
 
+def variant_name(kind: str, rate: float) -> str:
+    """The name of a query set: ``clean`` (kind ``none``, rate 0) or ``<kind>-<rate>``."""
+    return "clean" if kind == "none" else f"{kind}-{float(rate):g}"
+
+
+def split_variant(variant: str) -> tuple[str, float]:
+    """``(kind, rate)`` of a query set's name; ``("none", 0.0)`` for ``clean``."""
+    if variant == "clean":
+        return "none", 0.0
+    kind, rate = variant.rsplit("-", 1)
+    return kind, float(rate)
+
+
 def languages_of(langs: list[str] | dict[str, list[str]]) -> list[str]:
     return [x for g in langs.values() for x in g] if isinstance(langs, dict) else list(langs)
 

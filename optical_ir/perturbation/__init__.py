@@ -54,12 +54,14 @@ def perturb_topics(topics: Sequence[tuple[str, str]], perturbation: Perturbation
     return [(qid, perturbation.perturb(text, rate, seed, qid)) for qid, text in topics]
 
 
-def provenance(perturbation: Perturbation, rate: float, seed: int, lang: str, source: str,
-               changed: int, total: int) -> dict[str, Any]:
-    """What the provenance file of perturbed topics says (``target_lang`` is the query language)."""
-    out: dict[str, Any] = {"method": "perturbation", "perturbation": perturbation.name, "rate": rate, "seed": seed,
-                           "source": source, "source_lang": lang, "target_lang": lang,
-                           "queries": total, "queries_changed": changed}
+def provenance(perturbation: Perturbation | None, rate: float, seed: int, lang: str, source: str,
+               topics: Sequence[tuple[str, str]], perturbed: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """What the provenance file of perturbed topics says (``target_lang`` is the query language;
+    ``None``: the clean queries, kind ``none``), with how many of the ``topics`` changed."""
+    changed = sum(a != b for (_, a), (_, b) in zip(topics, perturbed, strict=True))
+    out: dict[str, Any] = {"method": "perturbation", "perturbation": perturbation.name if perturbation else "none",
+                           "rate": rate, "seed": seed, "source": source, "source_lang": lang, "target_lang": lang,
+                           "queries": len(perturbed), "queries_changed": changed}
     table = getattr(perturbation, "table", "")
     if table:
         out["table"] = table

@@ -36,6 +36,12 @@ from ..errors import ConfigError
 # runs of characters of the scripts written without spaces: each character is a unit
 _NO_SPACE = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _UNIT = re.compile(rf"[{_NO_SPACE}]|[^\s{_NO_SPACE}]+|\s+")
+_UNSPACED = re.compile(rf"[{_NO_SPACE}]")
+
+
+def unspaced(piece: str) -> bool:
+    """Whether a piece is a character of a script written without spaces (a unit of its own)."""
+    return bool(_UNSPACED.fullmatch(piece))
 
 
 class PerturbationError(ConfigError):
@@ -53,9 +59,6 @@ class Units:
     def of(cls, text: str) -> Units:
         pieces = _UNIT.findall(text)
         return cls(pieces, [i for i, p in enumerate(pieces) if any(ch.isalpha() for ch in p)])
-
-    def text(self) -> str:
-        return "".join(self.pieces)
 
 
 def rng_for(seed: int, kind: str, key: str, *more: object) -> random.Random:
@@ -75,7 +78,8 @@ def touched(n_units: int, rate: float, rng: random.Random) -> list[int]:
 
 class Perturbation(ABC):
     """A kind of query noise. Subclasses edit one word at a time (:meth:`edit_word`) or
-    override :meth:`edit` for edits that move words."""
+    override :meth:`edit` for edits that move words; :meth:`candidates` narrows the words a
+    kind may touch (the rate is a share of those)."""
 
     name: ClassVar[str]
     description: ClassVar[str]
@@ -88,6 +92,10 @@ class Perturbation(ABC):
     def edit_word(self, word: str, rng: random.Random) -> str:
         raise NotImplementedError
 
+    def candidates(self, units: Units) -> list[int]:
+        """The words (indices into ``units.words``) this kind may touch: all of them by default."""
+        return list(range(len(units.words)))
+
     def edit(self, units: Units, chosen: Sequence[int], rngs: Callable[[int], random.Random]) -> list[str]:
         """The new pieces: each chosen word edited by :meth:`edit_word` with its own generator."""
         pieces = list(units.pieces)
@@ -99,7 +107,8 @@ class Perturbation(ABC):
     def perturb(self, text: str, rate: float, seed: int = 13, key: str = "") -> str:
         """``text`` with a share ``rate`` of its words edited; ``key`` (the query id) seeds it."""
         units = Units.of(text)
-        chosen = touched(len(units.words), rate, rng_for(seed, self.name, key, text))
+        candidates = self.candidates(units)
+        chosen = [candidates[k] for k in touched(len(candidates), rate, rng_for(seed, self.name, key, text))]
         if not chosen:
             return text
         return "".join(self.edit(units, chosen, lambda k: rng_for(seed, self.name, key, text, k)))

@@ -126,16 +126,33 @@ class CharacterEdit(Perturbation):
         return word
 
 
-def _single(edit: str, text: str) -> type[CharacterEdit]:
-    cls = type(edit.replace("-", "_").title().replace("_", ""), (CharacterEdit,),
-               {"name": edit, "description": text, "edits": (edit,), "__doc__": text})
-    return register(cls)  # type: ignore[return-value]
+@register
+class CharSwap(CharacterEdit):
+    """Two neighbouring characters of a word exchanged."""
+
+    name, description, edits = "char-swap", "two neighbouring characters of a word exchanged", ("char-swap",)
 
 
-_single("char-swap", "two neighbouring characters of a word exchanged")
-_single("char-keyboard", "a character replaced by a keyboard neighbour (QWERTY; same-script letter otherwise)")
-_single("char-delete", "a character deleted")
-_single("char-insert", "a keyboard neighbour (or same-script letter) inserted")
+@register
+class CharKeyboard(CharacterEdit):
+    """A character replaced by a keyboard neighbour (QWERTY; a same-script letter otherwise)."""
+
+    name, edits = "char-keyboard", ("char-keyboard",)
+    description = "a character replaced by a keyboard neighbour (QWERTY; same-script letter otherwise)"
+
+
+@register
+class CharDelete(CharacterEdit):
+    """A character deleted."""
+
+    name, description, edits = "char-delete", "a character deleted", ("char-delete",)
+
+
+@register
+class CharInsert(CharacterEdit):
+    """A keyboard neighbour (or a same-script letter) inserted."""
+
+    name, description, edits = "char-insert", "a keyboard neighbour (or same-script letter) inserted", ("char-insert",)
 
 
 @register

@@ -10,6 +10,7 @@ has no table, and its queries cannot be code-switched (the error says so).
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -54,8 +55,12 @@ class CodeSwitch(Perturbation):
 
         return cls(lexicon, learned.config.lang, where)
 
-    def _known(self, units: Units) -> list[int]:
+    def candidates(self, units: Units) -> list[int]:
+        """The words the lexicon knows (only those can be switched)."""
         return [k for k, i in enumerate(units.words) if self._switch(units.pieces[i]) is not None]
+
+    def edit_word(self, word: str, rng: random.Random) -> str:
+        return self._switch(word) or word
 
     def _switch(self, word: str) -> str | None:
         core = _CORE.search(word)
@@ -67,18 +72,6 @@ class CodeSwitch(Perturbation):
         return word[:core.start()] + english + word[core.end():]
 
     def check(self, lang: str, texts: Sequence[str]) -> None:
-        if not any(self._known(Units.of(t)) for t in texts):
+        if not any(self.candidates(Units.of(t)) for t in texts):
             raise PerturbationError(f"the {lang} lexicon knows none of the query words: code-switching would leave "
                                     f"the queries unchanged")
-
-    def perturb(self, text: str, rate: float, seed: int = 13, key: str = "") -> str:
-        from .base import rng_for, touched
-
-        units = Units.of(text)
-        known = self._known(units)
-        chosen = touched(len(known), rate, rng_for(seed, self.name, key, text))
-        pieces = list(units.pieces)
-        for k in chosen:
-            i = units.words[known[k]]
-            pieces[i] = self._switch(pieces[i]) or pieces[i]
-        return "".join(pieces)

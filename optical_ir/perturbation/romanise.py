@@ -13,10 +13,8 @@ import random
 import re
 from collections.abc import Sequence
 
-from .base import Perturbation, PerturbationError, register
+from .base import Perturbation, PerturbationError, register, unspaced
 from .characters import script_of
-
-_NO_SPACE_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "THAI")
 
 
 def non_latin(text: str) -> bool:
@@ -41,7 +39,7 @@ class Romanise(Perturbation):
 
         if not non_latin(word):
             return word
-        if len(word) == 1 and not word.isascii() and script_of(word) in _NO_SPACE_SCRIPTS:
+        if unspaced(word):
             return f" {anyascii(word).lower()} "  # a syllable of a script without spaces: a word of its own
         return anyascii(word)
 

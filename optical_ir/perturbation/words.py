@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
-from .base import Perturbation, Units, register
+from .base import Perturbation, Units, register, unspaced
 
 OPERATIONS = ("drop", "swap", "dup")
 
@@ -36,13 +36,9 @@ class WordEdit(Perturbation):
                 pieces[i], pieces[j] = pieces[j], pieces[i]
             elif op == "dup":
                 gap = pieces[i + 1] if i + 1 < len(pieces) and pieces[i + 1].isspace() else (
-                    "" if _no_space(pieces[i]) else " ")
+                    "" if unspaced(pieces[i]) else " ")
                 pieces[i] = pieces[i] + gap + pieces[i]
         return pieces
-
-
-def _no_space(piece: str) -> bool:
-    return len(piece) == 1 and not piece.isascii()
 
 
 @register
