@@ -5,7 +5,10 @@ the student learns to put s where the teacher puts e. ``--method`` picks the los
 registry (:mod:`optical_ir.distillation.losses`): ``optical`` (OPTICAL, Huang, Yu and Allan,
 WSDM 2023: the optimal-transport token alignment ⟨T*, C⟩), ``mse`` (sentence-level,
 Reimers and Gurevych 2020), ``token-uniform`` and ``token-position`` (token-level with a
-fixed plan: the ablation). The flags below are generated from
+fixed plan: the ablation), ``infonce`` (supervised retrieval on the NTREX train passages).
+Every loss composes with an embedding-space adversary (``--adversary fgsm|pgd|freelb``),
+data-space noise (``--augment KIND …``), the InfoNCE term (``--retrieval-weight``) and a
+batching policy (``--batching hybrid --alpha 0.5``): docs/training.md. The flags below are generated from
 :class:`~optical_ir.distillation.DistillConfig`, whose fields they set.
 
 Command line::
@@ -14,6 +17,8 @@ Command line::
         [--teacher multilingual-e5-small] [--student multilingual-e5-small] [--sources ntrex] \\
         [--epochs 3] [--lr 5e-5] [--batch-size 16] [--max-length 64] [--eps 0.05] \\
         [--sinkhorn-iterations 50] [--cost cosine] [--sentence-weight 0] [--train-layers N] \\
+        [--adversary fgsm --adv-radius 0.02 [--adv-norm l2] [--adv-steps 1]] [--augment typo diacritics] \\
+        [--retrieval-weight 0] [--batching cross-lingual|hybrid|monolingual [--alpha 0.5]] \\
         [--validate [--holdout]] [--seed 13] [--device cpu]
 
 The output is a model directory that ``python -m optical_ir.search --encoder`` and

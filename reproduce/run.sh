@@ -2,7 +2,10 @@
 # The main job: set up, export the qrels, regenerate the TREC runs and MAP tables of
 # reproduce/conditions.yaml into runs/ (finished runs are skipped), and check them
 # against the expected scores; then the same for the robustness runs of
-# reproduce/robustness.yaml (clean and perturbed queries) into runs/robustness/.
+# reproduce/robustness.yaml (clean and perturbed queries) into runs/robustness/, and the
+# adversarial, augmented and hybrid-batch students of reproduce/training.yaml into
+# runs/training/ (all committed: a clone evaluates and checks them; from scratch the
+# students of the two last configs train on the CPU, docs/training.md has the times).
 # Extra arguments go to both `python -m optical_ir.reproduce` calls.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,3 +14,4 @@ cd "$root"
 python -m optical_ir.export_qrels --output-dir qrels
 python -m optical_ir.reproduce --config reproduce/conditions.yaml --runs-dir runs --check "$@"
 python -m optical_ir.reproduce --config reproduce/robustness.yaml --runs-dir runs/robustness --check "$@"
+python -m optical_ir.reproduce --config reproduce/training.yaml --runs-dir runs/training --check "$@"

@@ -58,7 +58,7 @@ def test_the_readme_is_a_hub_and_the_docs_pages_exist() -> None:
     assert len(readme.splitlines()) <= 250
     for link in re.findall(r"\]\((docs/[^)#]+)", readme):
         assert (ROOT / link).is_file(), link
-    for name in ("install", "data", "search", "translation", "distillation", "reproduction", "robustness",
+    for name in ("install", "data", "search", "translation", "distillation", "reproduction", "robustness", "training",
                  "architecture", "benchmarks", "results"):
         assert (ROOT / "docs" / f"{name}.md").is_file()
 

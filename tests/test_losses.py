@@ -23,16 +23,20 @@ def _features(b: int = 3, n: int = 5, h: int = 8, seed: int = 0, pad: bool = Tru
 
 
 def _batch(seed: int = 0) -> Batch:
-    return Batch(_features(seed=seed), _features(n=6, seed=seed + 1), _features(seed=seed + 2))
+    g = torch.Generator().manual_seed(seed + 3)
+    passages = torch.nn.functional.normalize(torch.randn(2, 8, generator=g), dim=-1)
+    return Batch(_features(seed=seed), _features(n=6, seed=seed + 1), _features(seed=seed + 2), passages,
+                 torch.tensor([0, 1, 0]))  # rows 0 and 2 share a passage
 
 
 def _config(method: str, **changes: object) -> DistillConfig:
     return DistillConfig(languages=("sw",), method=method, **changes)  # type: ignore[arg-type]
 
 
-def test_the_registry_holds_the_four_methods_with_their_conditions() -> None:
+def test_the_registry_holds_the_methods_with_their_conditions() -> None:
     assert {name: cls.condition for name, cls in LOSSES.items()} == {
-        "optical": "optical", "mse": "msekd", "token-uniform": "tokkd", "token-position": "tokkd-position"}
+        "optical": "optical", "mse": "msekd", "token-uniform": "tokkd", "token-position": "tokkd-position",
+        "infonce": "infonce"}
     assert {n for n, c in LOSSES.items() if c.ablation_of == "optical"} == {"token-uniform", "token-position"}
     assert [n for n, c in LOSSES.items() if c.student_reads_english] == ["mse"]
     with pytest.raises(ValueError, match="unknown method 'ot'"):
@@ -99,3 +103,30 @@ def test_the_sentence_term_is_composition_for_token_losses_only() -> None:
     mse = build_loss(_config("mse"))(batch).loss
     s, t, se = batch.student.sentence, batch.teacher.sentence, batch.student_english.sentence  # type: ignore[union-attr]
     torch.testing.assert_close(mse, ((s - t) ** 2).sum(-1).mean() + ((se - t) ** 2).sum(-1).mean())
+
+
+def test_infonce_is_cross_entropy_over_the_batch_passages() -> None:
+    batch = _batch()
+    got = build_loss(_config("infonce", temperature=0.1))(batch).loss
+    logits = batch.student.sentence @ batch.passages.T / 0.1  # type: ignore[union-attr]
+    want = -torch.log_softmax(logits, dim=1)[torch.arange(3), batch.positive].mean()  # type: ignore[index]
+    torch.testing.assert_close(got, want)
+    # a query on its own passage, far from the others: nearly no loss at a low temperature
+    p = torch.eye(3, 8)
+    exact = Batch(Features(torch.zeros(3, 2, 8), torch.ones(3, 2), p), batch.teacher, None, p, torch.arange(3))
+    assert float(build_loss(_config("infonce", temperature=0.01))(exact).loss) < 1e-6
+
+
+def test_the_retrieval_term_composes_with_any_distillation_loss() -> None:
+    batch = _batch()
+    for method in ("optical", "mse", "token-uniform"):
+        composed = build_loss(_config(method, retrieval_weight=0.5))
+        assert isinstance(composed, Weighted)
+        out = composed(batch)
+        alone = build_loss(_config(method))(batch).loss
+        nce = build_loss(_config("infonce"))(batch).loss
+        torch.testing.assert_close(out.loss, alone + 0.5 * nce)
+        assert "nce" in out.parts
+    assert not isinstance(build_loss(_config("infonce", retrieval_weight=1.0)), Weighted)
+    with pytest.raises(ValueError, match="sources must be ntrex"):
+        _config("infonce", sources=("tatoeba",))

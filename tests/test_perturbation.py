@@ -139,6 +139,12 @@ def test_the_gap_on_a_hand_made_table() -> None:
     assert math.isclose(rows["a"]["vs_b"], 0.25) and rows["a"]["vs_b_p"] == 0.0
     drops = {(d["condition"], d["lang"]): d for d in r.drops()}
     assert drops[("a", "sw")]["relative_drop"] == 0.5 and drops[("a", "sw")]["clean_AP"] == 0.5
+    summary = {(row["group"], row["condition"]): row for row in r.summary()}
+    low = summary[("low", "a")]
+    assert (low["clean"], low["perturbed"]) == (0.5, 0.25) and summary[("high", "b")]["perturbed"] == 0.64
+    assert math.isclose(low["perturbed_vs_b"], -0.15) and low["perturbed_vs_b_p"] == 0.0  # 0.25 − 0.4, always
+    assert low["clean_vs_b"] == 0.0 and "clean_vs_b" not in summary[("low", "b")]
+    assert "**low** (sw)" in r.summary_table(r.summary())
 
 
 @needs_mirror
@@ -163,7 +169,8 @@ def test_the_engine_runs_a_tiny_robustness_config(tmp_path: Path) -> None:
                                                            "diacritics-0.4"]
     run_all(cfg, runs, jobs)
     out = runs / "ntrex"
-    for name in ("results.csv", "map.md", "drop.csv", "gap.md", "gap.csv", "robustness.png",
+    for name in ("results.csv", "map.md", "drop.csv", "gap.md", "gap.csv", "robustness.png", "summary.md",
+                 "summary.csv", "clean-perturbed.png",
                  "topics/yo.typo-0.4.tsv", "topics/yo.typo-0.4.tsv.json", "bm25.de.diacritics-0.2.trec.gz"):
         assert (out / name).is_file(), name
     rows = read_results(out / "results.csv")
@@ -225,20 +232,45 @@ def test_the_clean_robustness_runs_equal_the_main_runs_on_the_sampled_queries(co
         assert abs(got - want) < 1e-4
 
 
-def test_the_robustness_config_is_valid_and_every_planned_run_is_committed() -> None:
+@pytest.mark.parametrize("name,collections", [("robustness", {"ntrex", "multi30k"}),
+                                              ("training", {"ntrex"})])
+def test_the_config_is_valid_and_every_planned_run_is_committed(name: str, collections: set[str]) -> None:
     from optical_ir.experiments.reproduction import load_config, plan
     from optical_ir.experiments.schema import split_variant
 
     root = Path(__file__).resolve().parents[1]
-    config = load_config(root / "reproduce" / "robustness.yaml")
-    jobs = plan(config, ROBUSTNESS)
-    assert {j.collection for j in jobs} == {"ntrex", "multi30k"}
+    config = load_config(root / "reproduce" / f"{name}.yaml")
+    runs = root / "runs" / name
+    jobs = plan(config, runs)
+    assert {j.collection for j in jobs} == collections
     missing = [str(j.run) for j in jobs if not j.run.is_file()]
     assert not missing, missing[:5]
-    assert all(Path(j.values["topics"]).is_file() for j in jobs)
-    # every condition × language × query set of the config has its rows in results.csv
-    for collection in ("ntrex", "multi30k"):
-        with open(ROBUSTNESS / collection / "results.csv", encoding="utf-8") as f:
-            have = {(r["condition"], r["lang"], r["perturbation"], float(r["rate"])) for r in csv.DictReader(f)}
+    perturbed = [j for j in jobs if config.model.collections[j.collection].perturbations]
+    assert all(Path(j.values["topics"]).is_file() for j in perturbed)
+    # every condition × language × query set of the config has its rows in results.csv, and an expected score
+    for collection in collections:
+        with open(runs / collection / "results.csv", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        have = {(r["condition"], r["lang"], r.get("perturbation", "none"), float(r.get("rate") or 0)) for r in rows}
         for j in (j for j in jobs if j.collection == collection):
             assert (j.condition, j.lang, *split_variant(j.variant)) in have, j.stem
+            expected = config.model.collections[collection].conditions[j.condition].expected["AP"][j.lang]
+            assert (expected[j.variant] if isinstance(expected, dict) else expected) is not None
+
+
+@pytest.mark.parametrize("collection", ["ntrex"])
+def test_the_training_config_repeats_the_robustness_runs_it_shares(collection: str) -> None:
+    """dense-zeroshot, dense-msekd and dense-optical of reproduce/training.yaml are the robustness
+    config's systems (the same students, retrained from the same seed): the same MAP on every
+    query set both configs have."""
+    def rows(root: Path) -> dict[tuple[str, ...], float]:
+        with open(root / collection / "results.csv", encoding="utf-8") as f:
+            return {(r["condition"], r["lang"], r["perturbation"], r["rate"], r["measure"]): float(r["value"])
+                    for r in csv.DictReader(f) if r["condition"] in ("dense-zeroshot", "dense-msekd", "dense-optical")}
+
+    training, robustness = rows(ROBUSTNESS.parent / "training"), rows(ROBUSTNESS)
+    shared = set(training) & set(robustness)
+    assert len(shared) >= 250  # 3 systems × 7 languages × 4–5 query sets × 3 measures
+    assert {k[0] for k in shared} == {"dense-zeroshot", "dense-msekd", "dense-optical"}
+    differ = {k: (training[k], robustness[k]) for k in shared if abs(training[k] - robustness[k]) > 1e-4}
+    assert not differ, sorted(differ.items())[:5]

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import ConfigError
 
 MASSES = ("content", "pooled")
+NORMS = ("l2", "linf")
 
 
 def _methods() -> tuple[str, ...]:
@@ -26,6 +27,24 @@ def _costs() -> tuple[str, ...]:
     from ..ot import METRICS
 
     return METRICS
+
+
+def _adversaries() -> tuple[str, ...]:
+    from .adversaries import ADVERSARIES
+
+    return ("none", *ADVERSARIES)
+
+
+def _policies() -> tuple[str, ...]:
+    from .policies import POLICIES
+
+    return tuple(POLICIES)
+
+
+def _perturbations() -> tuple[str, ...]:
+    from ..perturbation import kinds
+
+    return tuple(kinds())
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,24 @@ class DistillConfig:
         The embeddings and the layers below stay frozen; their output for each training
         sentence is computed once and cached, so a step runs only the top layers (about
         6× faster on a CPU for 2 of 12).
+    ``adversary``
+        :mod:`optical_ir.distillation.adversaries`: the student's input vectors of the X
+        sentence (the word embeddings, or with ``train_layers`` the cached output of the
+        frozen layers) get a perturbation :math:`\delta` in the ball
+        :math:`\lVert\delta_b\rVert \le \epsilon \lVert x_b\rVert` (per sentence, ``adv_norm``)
+        that *increases* the loss, and the step minimises
+        :math:`\mathcal{L}(x) + w\,\mathcal{L}(x + \delta)`.
+    ``augment``
+        Data-space noise (:mod:`optical_ir.distillation.augment`): each epoch, a share of the X
+        sentences is replaced by a perturbed copy (kinds of :mod:`optical_ir.perturbation`),
+        the teacher still reading the clean English.
+    ``retrieval_weight`` / ``method: infonce``
+        Supervised retrieval on the NTREX train articles (query: a sentence, positive: the
+        passage holding it, negatives: the batch's other passages; the passages are the
+        frozen teacher's vectors, so the English index stays the same).
+    ``batching``
+        :mod:`optical_ir.distillation.policies`: which side of each batch is in X and which in
+        English (``hybrid``: monolingual with probability ``alpha``).
     """
 
     languages: tuple[str, ...] = field(default=(), metadata={
@@ -85,6 +122,26 @@ class DistillConfig:
         "help": "keep the word embeddings fixed (96M of multilingual-e5-small's 118M parameters)"})
     train_layers: int | None = field(default=None, metadata={
         "help": "train only the top N transformer layers over cached outputs of the frozen ones (default: all)"})
+    adversary: str = field(default="none", metadata={
+        "help": "adversarial training in embedding space: none, fgsm, pgd or freelb", "choices": _adversaries})
+    adv_norm: str = field(default="l2", metadata={"help": "ball of the perturbation: l2 or linf", "choices": NORMS})
+    adv_radius: float = field(default=0.05, metadata={
+        "help": "ball radius ε, relative to each sentence's input norm (l2) or RMS (linf)"})
+    adv_steps: int = field(default=1, metadata={"help": "ascent steps K (pgd, freelb)"})
+    adv_step_size: float | None = field(default=None, metadata={
+        "help": "ascent step size α, relative like the radius (default: 2.5 ε / K; fgsm: ε)"})
+    adv_weight: float = field(default=1.0, metadata={"help": "weight w of the adversarial loss"})
+    augment: tuple[str, ...] = field(default=(), metadata={
+        "help": "perturbation kinds for data-space augmentation of the X sentences", "choices": _perturbations})
+    augment_rate: float = field(default=0.2, metadata={"help": "perturbation rate of an augmented sentence"})
+    augment_share: float = field(default=0.5, metadata={"help": "share of the X sentences perturbed each epoch"})
+    retrieval_weight: float = field(default=0.0, metadata={
+        "help": "weight of the InfoNCE retrieval term added to a distillation loss (NTREX train passages)"})
+    temperature: float = field(default=0.05, metadata={"help": "InfoNCE temperature τ"})
+    batching: str = field(default="cross-lingual", metadata={
+        "help": "batching policy: cross-lingual (query in X), hybrid (monolingual with probability --alpha) or "
+                "monolingual", "choices": _policies})
+    alpha: float = field(default=0.5, metadata={"help": "hybrid batching: probability of a monolingual batch"})
     seed: int = field(default=13, metadata={"help": "seeds Python, torch and the batch order"})
 
     def __post_init__(self) -> None:
@@ -109,10 +166,33 @@ class DistillConfig:
             raise ConfigError(f"max_pairs must be positive, not {self.max_pairs}")
         if not (self.lr > 0 and self.eps > 0 and 0 <= self.warmup < 1 and self.sentence_weight >= 0):
             raise ConfigError("need lr > 0, eps > 0, 0 ≤ warmup < 1 and sentence_weight ≥ 0")
+        object.__setattr__(self, "augment", tuple(self.augment))
+        for name, allowed in (("adversary", _adversaries()), ("adv_norm", NORMS), ("batching", _policies())):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"unknown {name} {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
+        bad = [k for k in self.augment if k not in _perturbations()]
+        if bad:
+            raise ConfigError(f"unknown augment kind(s) {bad}; choose from {', '.join(_perturbations())}")
+        if not isinstance(self.adv_steps, int) or self.adv_steps < 1:
+            raise ConfigError(f"adv_steps must be a positive integer, not {self.adv_steps!r}")
+        if not (self.adv_radius > 0 and self.adv_weight >= 0 and (self.adv_step_size or 1) > 0):
+            raise ConfigError("need adv_radius > 0, adv_weight ≥ 0 and adv_step_size > 0")
+        if not (0 <= self.augment_rate <= 1 and 0 <= self.augment_share <= 1 and 0 <= self.alpha <= 1):
+            raise ConfigError("augment_rate, augment_share and alpha are shares: give values in [0, 1]")
+        if not (self.retrieval_weight >= 0 and self.temperature > 0):
+            raise ConfigError("need retrieval_weight ≥ 0 and temperature > 0")
+        if self.retrieves and self.sources != ("ntrex",):
+            raise ConfigError(f"the retrieval term trains on NTREX train-article passages; sources must be ntrex, "
+                              f"not {', '.join(self.sources)}")
+
+    @property
+    def retrieves(self) -> bool:
+        """The step has the InfoNCE term (``method: infonce`` or ``retrieval_weight > 0``)."""
+        return self.method == "infonce" or self.retrieval_weight > 0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["languages"], d["sources"] = list(self.languages), list(self.sources)
+        d["languages"], d["sources"], d["augment"] = list(self.languages), list(self.sources), list(self.augment)
         return d
 
     @classmethod
@@ -125,6 +205,7 @@ class DistillConfig:
         data = dict(data)
         data["languages"] = tuple(data.get("languages", ()))
         data["sources"] = tuple(data.get("sources", ("ntrex",)))
+        data["augment"] = tuple(data.get("augment", ()))
         return cls(**data)
 
     def differences(self, other: DistillConfig) -> dict[str, tuple[Any, Any]]:

@@ -15,10 +15,66 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import ConfigError
 from .losses.base import Features
+
+
+class Inputs(NamedTuple):
+    """What the trained part of an encoder reads (:meth:`TokenSide.inputs`)."""
+
+    vectors: Any
+    """``(B, T, H)`` word embeddings, or the frozen layers' output (``trunk``)."""
+    attention_mask: Any
+    special_tokens_mask: Any
+    token_type_ids: Any
+    trunk: bool
+    input_ids: Any = None
+    """The token ids (without ``trunk``): the unperturbed forward pass reads them, as inference does."""
+
+
+def stored(kind: str, key: Sequence[object], compute: Any) -> Any:
+    """``compute()``, kept in ``$OPTICAL_IR_CACHE/features/<kind>-<md5 of key>.pt``.
+
+    For what every student of a language computes the same: the frozen layers' outputs of
+    its sentences, the teacher's vectors of the English side and of the passages. The key
+    holds the model's directory, the settings and every text, so a hit is exactly what
+    ``compute()`` would return (the same computation on the same inputs), and a rerun is as
+    deterministic as the first run. Written atomically: two processes that compute the same
+    entry write the same bytes.
+    """
+    import hashlib
+    import pickle
+
+    import torch
+
+    from ..files import atomic_write
+    from ..mirror import cache_dir
+
+    digest = hashlib.md5("\x1f".join(map(str, key)).encode("utf-8")).hexdigest()
+    path = cache_dir() / "features" / f"{kind}-{digest}.pt"
+    if path.is_file():
+        try:
+            return torch.load(path, weights_only=True)
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError):  # a damaged entry: compute it again
+            pass
+    value = compute()
+    with atomic_write(path, "wb") as f:
+        torch.save(value, f)
+    return value
+
+
+def fingerprint(model_path: str) -> str:
+    """The model directory with its weights file's size and time (an overwritten model is another key)."""
+    from pathlib import Path
+
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        f = Path(model_path, name)
+        if f.is_file():
+            st = f.stat()
+            return f"{model_path}:{st.st_size}:{st.st_mtime_ns}"
+    return str(model_path)
 
 
 @cache
@@ -65,66 +121,98 @@ class TokenSide:
         if not self.top_layers:
             return
         depth = len(self.layers()) - self.top_layers
-        enc = self.encoder
         todo = sorted(set(texts) - set(self.trunk), key=len)
-        was_training = enc.model.training
-        enc.model.eval()
-        with torch.inference_mode():
-            for start in tqdm(range(0, len(todo), batch_size), desc="frozen layers", unit="batch", disable=not todo):
-                part = todo[start : start + batch_size]
-                batch = enc.tokenize(part, "query", self.max_length, special_tokens_mask=True)
-                inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-                states = enc.model(**inputs, output_hidden_states=True).hidden_states[depth]
-                for i, text in enumerate(part):
-                    n = int(batch["attention_mask"][i].sum())
-                    self.trunk[text] = (states[i, :n].float().cpu().clone(), batch["attention_mask"][i, :n].cpu(),
-                                        batch["special_tokens_mask"][i, :n].cpu())
-        enc.model.train(was_training)
+        if not todo:
+            return
+        enc = self.encoder
 
-    def _top(self, texts: Sequence[str]) -> tuple[Any, dict[str, Any]]:
-        """The top layers over the cached trunk outputs: token vectors and the batch's masks."""
+        def compute() -> dict[str, tuple[Any, Any, Any]]:
+            out = {}
+            was_training = enc.model.training
+            enc.model.eval()
+            with torch.inference_mode():
+                for start in tqdm(range(0, len(todo), batch_size), desc="frozen layers", unit="batch"):
+                    part = todo[start : start + batch_size]
+                    batch = enc.tokenize(part, "query", self.max_length, special_tokens_mask=True)
+                    inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+                    states = enc.model(**inputs, output_hidden_states=True).hidden_states[depth]
+                    for i, text in enumerate(part):
+                        n = int(batch["attention_mask"][i].sum())
+                        out[text] = (states[i, :n].float().cpu().clone(), batch["attention_mask"][i, :n].cpu(),
+                                     batch["special_tokens_mask"][i, :n].cpu())
+            enc.model.train(was_training)
+            return out
+
+        key = [fingerprint(enc.path), enc.device, depth, self.max_length, batch_size, *todo]
+        self.trunk.update(stored("trunk", key, compute))
+
+    def inputs(self, texts: Sequence[str]) -> Inputs:
+        """The input vectors of the trained part of the encoder and the batch's masks.
+
+        With ``top_layers`` (and every text prepared): the cached output of the frozen
+        layers; otherwise the word embeddings of the tokens. An adversary perturbs these
+        (:mod:`optical_ir.distillation.adversaries`); :meth:`encode` runs the rest.
+        """
         import torch
 
-        items = [self.trunk[t] for t in texts]
-        n = max(h.shape[0] for h, _, _ in items)
-        hidden = torch.zeros(len(items), n, items[0][0].shape[1])
-        mask = torch.zeros(len(items), n, dtype=torch.long)
-        special = torch.ones(len(items), n, dtype=torch.long)
-        for i, (h, m, sp) in enumerate(items):
-            hidden[i, : h.shape[0]], mask[i, : m.shape[0]], special[i, : sp.shape[0]] = h, m, sp
-        device = self.encoder.device
-        hidden, mask = hidden.to(device), mask.to(device)
+        if self.top_layers and all(t in self.trunk for t in texts):
+            items = [self.trunk[t] for t in texts]
+            n = max(h.shape[0] for h, _, _ in items)
+            hidden = torch.zeros(len(items), n, items[0][0].shape[1])
+            mask = torch.zeros(len(items), n, dtype=torch.long)
+            special = torch.ones(len(items), n, dtype=torch.long)
+            for i, (h, m, sp) in enumerate(items):
+                hidden[i, : h.shape[0]], mask[i, : m.shape[0]], special[i, : sp.shape[0]] = h, m, sp
+            device = self.encoder.device
+            return Inputs(hidden.to(device), mask.to(device), special.to(device), None, True)
+        batch = self.encoder.tokenize(texts, "query", self.max_length, special_tokens_mask=True)
+        embeds = self.encoder.model.get_input_embeddings()(batch["input_ids"])
+        return Inputs(embeds, batch["attention_mask"], batch["special_tokens_mask"], batch.get("token_type_ids"), False,
+                      batch["input_ids"])
+
+    def _top(self, hidden: Any, mask: Any) -> Any:
+        """The top layers over the frozen trunk's output ``hidden``."""
+        import torch
+
         model = self.encoder.model
         create_bidirectional_mask = _bidirectional_mask()
         if create_bidirectional_mask is not None:
             layer_mask = create_bidirectional_mask(config=model.config, inputs_embeds=hidden, attention_mask=mask)
         else:  # transformers 4: the classic additive mask
             layer_mask = (1.0 - mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
-        for layer in self.layers()[-self.top_layers :]:
+        for layer in self.layers()[-self.top_layers :]:  # type: ignore[operator]
             out = layer(hidden, attention_mask=layer_mask)
             hidden = out[0] if isinstance(out, tuple) else out
-        return hidden, {"attention_mask": mask, "special_tokens_mask": special.to(device)}
+        return hidden
 
-    def run(self, texts: Sequence[str]) -> Features:
-        """Token vectors ``(B, T, H)``, the mask of the tokens with mass ``(B, T)``, pooled vectors ``(B, H)``."""
+    def encode(self, inputs: Inputs, delta: Any = None) -> Features:
+        """Token vectors ``(B, T, H)``, the mask of the tokens with mass ``(B, T)`` and pooled vectors
+        ``(B, H)`` of :meth:`inputs` (plus the perturbation ``delta``, same shape, if given)."""
         enc = self.encoder
-        if self.top_layers and all(t in self.trunk for t in texts):
-            hidden, batch = self._top(texts)
+        x = inputs.vectors if delta is None else inputs.vectors + delta
+        extra = {} if inputs.token_type_ids is None else {"token_type_ids": inputs.token_type_ids}
+        if inputs.trunk:
+            hidden = self._top(x, inputs.attention_mask)
         else:
-            batch = enc.tokenize(texts, "query", self.max_length, special_tokens_mask=True)
-            hidden = enc.forward(batch)
+            given = {"input_ids": inputs.input_ids} if delta is None else {"inputs_embeds": x}
+            hidden = enc.model(**given, attention_mask=inputs.attention_mask, **extra).last_hidden_state
+        mask = inputs.attention_mask
         if self.mass == "pooled":
-            pooled = batch["attention_mask"].clone()
+            pooled = mask.clone()
             if enc.config.pooling == "cls":
                 pooled[:, 1:] = 0
-            return Features(hidden, pooled, enc.pool(hidden, batch["attention_mask"]))
-        special = batch["special_tokens_mask"].bool()
-        content = batch["attention_mask"].masked_fill(special, 0)
+            return Features(hidden, pooled, enc.pool(hidden, mask))
+        special = inputs.special_tokens_mask.bool()
+        content = mask.masked_fill(special, 0)
         if self.n_prefix:
             first = special.long().argmin(dim=1)  # first non-special token
             for i in range(content.shape[0]):
                 content[i, first[i] : first[i] + self.n_prefix] = 0
-        return Features(hidden, content, enc.pool(hidden, batch["attention_mask"]))
+        return Features(hidden, content, enc.pool(hidden, mask))
+
+    def run(self, texts: Sequence[str]) -> Features:
+        """:meth:`encode` of :meth:`inputs`: the features of ``texts``."""
+        return self.encode(self.inputs(texts))
 
 
 def teacher_cache(teacher: TokenSide, english: Sequence[str], batch_size: int) -> dict[str, tuple[Any, Any, Any]]:
@@ -137,16 +225,21 @@ def teacher_cache(teacher: TokenSide, english: Sequence[str], batch_size: int) -
     from tqdm.auto import tqdm
 
     distinct = sorted(set(english), key=len)
-    cache = {}
-    with torch.inference_mode():
-        for start in tqdm(range(0, len(distinct), batch_size * 4), desc="teacher", unit="batch"):
-            part = distinct[start : start + batch_size * 4]
-            hidden, mask, sent = teacher.run(part)
-            for i, text in enumerate(part):
-                n = int(mask[i].nonzero().max()) + 1 if mask[i].any() else 1
-                cache[text] = (hidden[i, :n].float().cpu().clone(), mask[i, :n].cpu().clone(),
-                               sent[i].float().cpu().clone())
-    return cache
+
+    def compute() -> dict[str, tuple[Any, Any, Any]]:
+        out = {}
+        with torch.inference_mode():
+            for start in tqdm(range(0, len(distinct), batch_size * 4), desc="teacher", unit="batch"):
+                part = distinct[start : start + batch_size * 4]
+                hidden, mask, sent = teacher.run(part)
+                for i, text in enumerate(part):
+                    n = int(mask[i].nonzero().max()) + 1 if mask[i].any() else 1
+                    out[text] = (hidden[i, :n].float().cpu().clone(), mask[i, :n].cpu().clone(),
+                                 sent[i].float().cpu().clone())
+        return out
+
+    key = [fingerprint(teacher.encoder.path), teacher.encoder.device, teacher.max_length, teacher.mass, batch_size]
+    return stored("teacher", [*key, *distinct], compute)
 
 
 def stack(items: Sequence[tuple[Any, Any, Any]], device: Any) -> Features:

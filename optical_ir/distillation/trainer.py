@@ -3,8 +3,10 @@ r"""The training loop: a student *query* encoder distilled from a frozen English
 For a pair (sentence :math:`s` in language X, its English translation :math:`e`), the
 teacher is frozen and the student learns to put :math:`s` where the teacher puts :math:`e`.
 The loop is generic: the loss is an object of the registry
-(:mod:`optical_ir.distillation.losses`, built from the configuration), the features come
-from :mod:`.features`, the validation from :mod:`.evaluators`.
+(:mod:`optical_ir.distillation.losses`, built from the configuration), optionally wrapped by
+an adversary (:mod:`.adversaries`); a batching policy (:mod:`.policies`) says which side of
+each batch is in X and which in English; the features come from :mod:`.features`, the rows
+from :mod:`.data` (perturbed by :mod:`.augment`), the validation from :mod:`.evaluators`.
 
 The output directory is a model directory (weights, tokenizer, ``optical_ir-encoder.json``)
 that :class:`~optical_ir.encoders.DenseEncoder`, ``optical_ir.search --encoder`` and
@@ -30,6 +32,7 @@ from typing import Any
 from ..errors import ConfigError, MismatchError, check_device
 from ..files import check_replaceable, check_writable, replace_dir
 from .config import DistillConfig
+from .data import training_pairs
 
 DISTILL_FILE = "optical_ir-distill.json"
 STATE_FILE = "trainer_state.pt"
@@ -60,21 +63,6 @@ def describe_differences(saved: DistillConfig | None, requested: DistillConfig) 
         return "its saved configuration cannot be read"
     diffs = saved.differences(requested)
     return "; ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in diffs.items())
-
-
-def training_pairs(config: DistillConfig) -> list[tuple[str, str, str]]:
-    """``(lang, sentence, english)`` for every language, each capped at ``max_pairs`` (seeded)."""
-    from ..parallel import load_bitext
-
-    out = []
-    for lang in config.languages:
-        pairs = [(p.lang, p.source, p.english) for p in load_bitext(lang, config.sources, config.holdout)]
-        if not pairs:
-            raise ConfigError(f"no bitext for {lang} in sources {', '.join(config.sources)}")
-        if config.max_pairs is not None and len(pairs) > config.max_pairs:
-            pairs = random.Random(config.seed).sample(pairs, config.max_pairs)
-        out += pairs
-    return out
 
 
 def _rng_state() -> dict[str, Any]:
@@ -138,9 +126,11 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
     from tqdm.auto import tqdm
 
     from ..encoders import DenseEncoder
+    from .adversaries import build_adversary
     from .evaluators import RetrievalMAP
     from .features import TokenSide, stack, teacher_cache
     from .losses import Batch, build_loss
+    from .policies import build_policy
 
     check_device(device)
     out = Path(output)
@@ -165,7 +155,13 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
     if config.freeze_embeddings:
         student.model.get_input_embeddings().weight.requires_grad_(False)
     loss_fn = build_loss(config)
+    adversary = build_adversary(config)
+    policy = build_policy(config)
     pairs = training_pairs(config)
+    retrieves = config.retrieves
+    # the student reads English sentences: for the loss (mse), or as the query side of a batch
+    english_queries = retrieves or policy.monolingual_share() > 0
+    epoch_texts = _augmented(config, pairs)
     teacher_side = TokenSide(teacher, config.max_length, config.mass)
     student_side = TokenSide(student, config.max_length, config.mass, config.train_layers)
     if config.train_layers:
@@ -175,10 +171,13 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
         student.model.requires_grad_(False)
         for layer in layers[-config.train_layers :]:
             layer.requires_grad_(True)
-        english_too = [e for _, _, e in pairs] if loss_fn.student_reads_english else []
-        student_side.prepare([s for _, s, _ in pairs] + english_too, config.batch_size * 4)
+        english_too = [p.english for p in pairs] if loss_fn.student_reads_english or english_queries else []
+        noisy = [t for texts in (epoch_texts or {}).values() for t in texts]
+        student_side.prepare(list(dict.fromkeys([p.source for p in pairs] + noisy + english_too)),
+                             config.batch_size * 4)
     student.model.train()
-    cache = teacher_cache(teacher_side, [e for _, _, e in pairs], config.batch_size)
+    cache = teacher_cache(teacher_side, [p.english for p in pairs], config.batch_size)
+    passage_cache = _passage_cache(teacher, config, {p.passage for p in pairs}) if retrieves else {}
     params = [p for p in student.model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr)
     steps_per_epoch = math.ceil(len(pairs) / config.batch_size)
@@ -201,14 +200,38 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
     best = max((h for h in history if "val_AP" in h), key=lambda h: h["val_AP"], default=None)
     for epoch in range(first_epoch, config.epochs):
         order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(config.seed + epoch)).tolist()
-        start, total_loss = time.time(), 0.0
+        start, total_loss, monolingual = time.time(), 0.0, 0
         bar = tqdm(range(steps_per_epoch), desc=f"{config.method} epoch {epoch + 1}/{config.epochs}", unit="step")
         for step in bar:
-            rows = [pairs[i] for i in order[step * config.batch_size : (step + 1) * config.batch_size]]
-            english = [e for _, _, e in rows]
-            batch = Batch(student_side.run([s for _, s, _ in rows]), stack([cache[e] for e in english], student.device),
-                          student_side.run(english) if loss_fn.student_reads_english else None)
-            loss, parts = loss_fn(batch)
+            index = order[step * config.batch_size : (step + 1) * config.batch_size]
+            rows = [pairs[i] for i in index]
+            english = [p.english for p in rows]
+            sides = policy.sides(random.Random(f"{config.seed}:batch:{epoch}:{step}"), retrieves)
+            monolingual += sides.monolingual
+            if sides.query == "en":
+                queries = english
+            else:
+                queries = [epoch_texts[epoch][i] for i in index] if epoch_texts else [p.source for p in rows]
+            inputs = student_side.inputs(queries)
+            target = stack([cache[e] for e in english], student.device)
+            passages = positive = None
+            if retrieves:
+                keys = [(p.passage, p.lang if sides.passage == "x" else "en") for p in rows]
+                distinct = list(dict.fromkeys(keys))
+                passages = torch.stack([passage_cache[k] for k in distinct]).to(student.device)
+                positive = torch.tensor([distinct.index(k) for k in keys], device=student.device)
+            if adversary is None:
+                feats = student_side.encode(inputs)
+                student_english = student_side.run(english) if loss_fn.student_reads_english else None
+                loss, parts = loss_fn(Batch(feats, target, student_english, passages, positive))
+            else:
+                student_english = student_side.run(english) if loss_fn.student_reads_english else None
+
+                def objective(delta: Any, inputs: Any = inputs, target: Any = target, se: Any = student_english,
+                              passages: Any = passages, positive: Any = positive) -> Any:
+                    return loss_fn(Batch(student_side.encode(inputs, delta), target, se, passages, positive))
+
+                loss, parts = adversary(objective, inputs.vectors, inputs.attention_mask)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -219,6 +242,8 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
         seconds = time.time() - start
         record: dict[str, Any] = {"epoch": epoch + 1, "loss": total_loss / steps_per_epoch,
                                   "seconds": round(seconds, 1), "pairs_per_second": round(len(pairs) / seconds, 2)}
+        if policy.monolingual_share() > 0:
+            record["monolingual_batches"] = monolingual
         if evaluator is not None:
             student.model.eval()
             record["val_AP"] = evaluator(student)
@@ -236,10 +261,44 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
     _write_json(out / DISTILL_FILE, {"config": config.to_dict(), "teacher": config.teacher,
                                       "teacher_config": teacher.config.to_dict(), "student_init": config.student,
                                       "pairs": len(pairs), "pairs_per_language": {
-                                          lang: sum(1 for x, _, _ in pairs if x == lang) for lang in config.languages},
+                                          lang: sum(1 for p in pairs if p.lang == lang) for lang in config.languages},
                                       "history": history, "selected_epoch": (best or history[-1])["epoch"],
                                       "finished": True})
     return out
+
+
+def _augmented(config: DistillConfig, pairs: list[Any]) -> dict[int, list[str]] | None:
+    """The X sentences of every epoch with data-space augmentation (``None`` without)."""
+    if not config.augment:
+        return None
+    from .augment import Augmenter
+
+    by_lang: dict[str, list[str]] = {}
+    for p in pairs:
+        by_lang.setdefault(p.lang, []).append(p.source)
+    augmenter = Augmenter(config.augment, config.augment_rate, config.augment_share, config.seed, by_lang)
+    for lang, kinds in augmenter.skipped.items():
+        print(f"augment: {', '.join(kinds)} cannot apply to {lang}; left out for it")
+    rows = [(p.lang, p.source) for p in pairs]
+    return {e: augmenter.epoch(e, rows) for e in range(config.epochs)}
+
+
+def _passage_cache(teacher: Any, config: DistillConfig, ids: set[Any]) -> dict[tuple[str, str], Any]:
+    """The frozen teacher's passage vectors of the NTREX train passages ``ids``, in English and in X."""
+    import torch
+
+    from .data import passage_texts
+    from .features import fingerprint, stored
+
+    texts = passage_texts(config.languages)
+    keys = [k for k in texts if k[0] in ids]
+    batch = [texts[k] for k in keys]
+
+    def compute() -> Any:
+        return torch.from_numpy(teacher.encode(batch, "passage", batch_size=config.batch_size * 2, progress=True))
+
+    vectors = stored("passages", [fingerprint(teacher.path), teacher.device, config.batch_size * 2, *batch], compute)
+    return {k: vectors[i] for i, k in enumerate(keys)}
 
 
 def _base_model(student: str) -> str:

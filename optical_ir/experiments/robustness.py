@@ -29,7 +29,11 @@ Written into ``runs/<collection>/``:
 * ``gap.md``, ``gap.csv`` — per system: the mean relative drop of each group, the gap with
   its interval and p, and the difference of the gap from the configured baselines'
   (``report.baselines``), with its interval;
-* ``robustness.png`` — MAP against rate per kind (one line per system), the groups side by side.
+* ``summary.md``, ``summary.csv`` — per group and system: MAP on the clean queries and on the
+  perturbed ones (the mean over the gap's query sets), and the difference of each from the
+  baselines' with its paired-bootstrap interval and p (the same replicates);
+* ``robustness.png`` — MAP against rate per kind (one line per system), the groups side by side;
+* ``clean-perturbed.png`` — clean against perturbed MAP, a point per system, a panel per group.
 """
 
 from __future__ import annotations
@@ -165,7 +169,101 @@ class Robustness:
                     row[f"vs_{base}_lo"], row[f"vs_{base}_hi"], row[f"vs_{base}_p"] = _r(lo), _r(hi), float(f"{p:.4g}")
         return rows
 
+    def group_map(self, system: str, langs: Sequence[str], kinds: Sequence[str]) -> dict[str, Any] | None:
+        """Point values and bootstrap replicates of the group's clean MAP and perturbed MAP (the
+        mean over its languages, and for perturbed over their shared query sets of ``kinds``)."""
+        import numpy as np
+
+        clean, clean_star, pert, pert_star = [], [], [], []
+        for lang in langs:
+            c = self.ap(system, lang, "clean")
+            if c is None:
+                continue
+            idx = self.replicates[lang]
+            clean.append(c.mean())
+            clean_star.append(c[idx].mean(axis=1))
+            for variant in self.shared.get(lang, []):
+                v = self.ap(system, lang, variant) if split_variant(variant)[0] in kinds else None
+                if v is not None:
+                    pert.append(v.mean())
+                    pert_star.append(v[idx].mean(axis=1))
+        if not clean or not pert:
+            return None
+        return {"clean": float(np.mean(clean)), "clean*": np.mean(clean_star, axis=0),
+                "perturbed": float(np.mean(pert)), "perturbed*": np.mean(pert_star, axis=0)}
+
+    def summary(self, kinds: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Per group and system: clean and perturbed MAP, and their differences from each
+        baseline's with an interval and p (see the module text)."""
+        common = list(kinds) if kinds is not None else self.kinds_of(self.languages)
+        rows = []
+        for group, langs in self.groups.items():
+            maps = {s: m for s in self.systems if (m := self.group_map(s, langs, common)) is not None}
+            for system, m in maps.items():
+                row: dict[str, Any] = {"group": group, "condition": system, "kinds": " ".join(common),
+                                       "rates": self.rates_of(common), "clean": _r(m["clean"]),
+                                       "perturbed": _r(m["perturbed"])}
+                for base in self.settings.get("baselines", []):
+                    if base in maps and base != system:
+                        for side in ("clean", "perturbed"):
+                            lo, hi, p = percentile_interval(m[f"{side}*"] - maps[base][f"{side}*"])
+                            row[f"{side}_vs_{base}"] = _r(m[side] - maps[base][side])
+                            row[f"{side}_vs_{base}_lo"], row[f"{side}_vs_{base}_hi"] = _r(lo), _r(hi)
+                            row[f"{side}_vs_{base}_p"] = float(f"{p:.4g}")
+                rows.append(row)
+        return rows
+
     # -- tables ---------------------------------------------------------------------------------
+    def summary_table(self, rows: Sequence[dict[str, Any]]) -> str:
+        """Markdown: one table per group, clean and perturbed MAP with the differences from the baselines."""
+        bases = [b for b in self.settings.get("baselines", []) if b in self.systems]
+        out = []
+        for group in dict.fromkeys(r["group"] for r in rows):
+            head = ["system", "clean MAP", "perturbed MAP"]
+            for b in bases:
+                head += [f"Δ clean vs {b} [95% CI]", f"Δ perturbed vs {b} [95% CI]"]
+            out.append(f"**{group or 'all'}** ({', '.join(self.groups[group])})\n")
+            out += ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+            for r in (r for r in rows if r["group"] == group):
+                cells = [r["condition"], _f(r["clean"]), _f(r["perturbed"])]
+                for b in bases:
+                    for side in ("clean", "perturbed"):
+                        key = f"{side}_vs_{b}"
+                        cells.append(f"{r[key]:+.4f} [{r[key + '_lo']:+.4f}, {r[key + '_hi']:+.4f}]{_stars(r, key)}"
+                                     if key in r else "")
+                out.append("| " + " | ".join(cells) + " |")
+            out.append("")
+        return "\n".join(out)
+
+    def plot_clean_perturbed(self, rows: Sequence[dict[str, Any]], path: Path) -> None:
+        """Clean against perturbed MAP, a point per system, a panel per group (the diagonal: no drop)."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        groups = list(dict.fromkeys(r["group"] for r in rows))
+        fig, axes = plt.subplots(1, len(groups), figsize=(5.2 * len(groups), 4.6), squeeze=False)
+        markers = "osD^v<>pPX*h"
+        for ax, group in zip(axes[0], groups, strict=True):
+            these = [r for r in rows if r["group"] == group]
+            for k, r in enumerate(these):
+                ax.scatter(r["clean"], r["perturbed"], marker=markers[k % len(markers)], s=46, label=r["condition"])
+            lo = min(min(r["clean"], r["perturbed"]) for r in these) - 0.01
+            hi = max(max(r["clean"], r["perturbed"]) for r in these) + 0.01
+            ax.plot([lo, hi], [lo, hi], color="grey", lw=0.8, ls="--")
+            ax.set_title(f"{group or 'all'} ({', '.join(self.groups[group])})", fontsize=9)
+            ax.set_xlabel("clean MAP", fontsize=8)
+            kinds = these[0]["kinds"].replace(" ", ", ")
+            ax.set_ylabel(f"perturbed MAP ({kinds} @ {these[0]['rates']})", fontsize=8)
+            ax.grid(alpha=0.3)
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels) or 1), fontsize=8)
+        fig.tight_layout(rect=(0, 0.12, 1, 1))
+        with atomic_write(path, "wb") as f:
+            fig.savefig(f, format="png", dpi=110)
+        plt.close(fig)
+
     def map_table(self, scores: Mapping[tuple[str, str, str], float]) -> str:
         """Markdown: per group, MAP per system and query set (group average)."""
         out = []
@@ -244,6 +342,11 @@ class Robustness:
         plt.close(fig)
 
 
+def _stars(row: Mapping[str, Any], key: str) -> str:
+    """``*`` when the interval of ``row[key]`` excludes 0 (p < 0.05)."""
+    return "*" if row[f"{key}_p"] < 0.05 else ""
+
+
 def _r(x: float | None) -> float | None:
     return None if x is None else round(float(x), 4)
 
@@ -284,4 +387,13 @@ def write_robustness(coll: Any, rows: Sequence[dict[str, Any]], per_query: PerQu
             for kind in dict.fromkeys(r["kinds"] for r in per_kind):
                 f.write(f"\n**{kind}**\n\n")
                 f.write(report.gap_table([r for r in per_kind if r["kinds"] == kind]))
+    summary = report.summary(common)
+    _write_csv(summary, out / "summary.csv")
+    with atomic_write(out / "summary.md") as f:
+        f.write(f"MAP on the clean queries and on the perturbed ones ({', '.join(common)} at rates "
+                f"{report.rates_of(common).replace(' ', ', ')}, the gap's query sets), and the differences from "
+                f"the baselines (paired bootstrap over the queries, 95 % interval; * p < 0.05):\n\n")
+        f.write(report.summary_table(summary))
     report.plot(scores, out / "robustness.png")
+    if summary:
+        report.plot_clean_perturbed(summary, out / "clean-perturbed.png")

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..errors import ConfigError
+from ..registry import registrar
 
 # runs of characters of the scripts written without spaces: each character is a unit
 _NO_SPACE = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -117,7 +118,5 @@ class Perturbation(ABC):
 REGISTRY: dict[str, Callable[..., Perturbation]] = {}
 
 
-def register(cls: type[Perturbation]) -> type[Perturbation]:
-    """Class decorator: make a perturbation available by its ``name``."""
-    REGISTRY[cls.name] = cls
-    return cls
+register = registrar(REGISTRY, "perturbations")
+"""Class decorator: make a perturbation available by its ``name``."""

@@ -14,8 +14,10 @@ Class attributes describe a loss to the rest of the toolkit:
 ``condition``
     The suffix of its reproduction conditions (``dense-<condition>``).
 ``level``
-    ``"token"`` or ``"sentence"``; a token-level loss gets the sentence-level MSE term added
-    when the configuration's ``sentence_weight`` is positive (composition, :class:`Weighted`).
+    ``"token"``, ``"sentence"`` or ``"retrieval"``; a token-level loss gets the sentence-level
+    MSE term added when the configuration's ``sentence_weight`` is positive, and any
+    distillation loss the retrieval term when ``retrieval_weight`` is (composition,
+    :class:`Weighted`).
 ``student_reads_english``
     The student also encodes the English side (the trainer caches its frozen layers too).
 ``ablation_of``
@@ -28,6 +30,8 @@ from __future__ import annotations
 from typing import Any, ClassVar, NamedTuple
 
 import torch
+
+from ...registry import registrar
 
 
 class Features(NamedTuple):
@@ -48,6 +52,10 @@ class Batch(NamedTuple):
     """The (frozen, cached) teacher on their English translations."""
     student_english: Features | None = None
     """The student on the English sentences (only for losses with ``student_reads_english``)."""
+    passages: torch.Tensor | None = None
+    """``(P, H)`` the teacher's vectors of the batch's distinct passages (retrieval terms)."""
+    positive: torch.Tensor | None = None
+    """``(B,)`` the index into ``passages`` of the passage that holds each row's sentence."""
 
 
 class LossOutput(NamedTuple):
@@ -77,12 +85,8 @@ LOSSES: dict[str, type[DistillLoss]] = {}
 """Name → loss class, filled by :func:`register`."""
 
 
-def register(cls: type[DistillLoss]) -> type[DistillLoss]:
-    """Class decorator: add a loss to :data:`LOSSES` under its ``name``."""
-    if cls.name in LOSSES and LOSSES[cls.name] is not cls:
-        raise ValueError(f"two losses are registered as {cls.name!r}")
-    LOSSES[cls.name] = cls
-    return cls
+register = registrar(LOSSES, "losses")
+"""Class decorator: add a class to :data:`LOSSES` under its ``name``."""
 
 
 class Weighted(torch.nn.Module):
