@@ -22,7 +22,7 @@ def _known_numbers() -> set[str]:
             for row in csv.reader(f):
                 for cell in row:
                     try:
-                        found.add(f"{float(cell):.4f}")
+                        found.add(f"{abs(float(cell)):.4f}")  # the docs write a sign apart (−, +)
                     except ValueError:
                         pass
     for path in ROOT.glob("runs/*/table.md"):

@@ -272,5 +272,6 @@ def test_the_training_config_repeats_the_robustness_runs_it_shares(collection: s
     shared = set(training) & set(robustness)
     assert len(shared) >= 250  # 3 systems × 7 languages × 4–5 query sets × 3 measures
     assert {k[0] for k in shared} == {"dense-zeroshot", "dense-msekd", "dense-optical"}
-    differ = {k: (training[k], robustness[k]) for k in shared if abs(training[k] - robustness[k]) > 1e-4}
+    # within the configs' tolerance (1e-4): a remade dense run may swap passages whose scores tie to 1e-6
+    differ = {k: (training[k], robustness[k]) for k in shared if abs(training[k] - robustness[k]) > 1e-4 + 1e-9}
     assert not differ, sorted(differ.items())[:5]
