@@ -42,10 +42,12 @@ def load_topics(dataset: str | None = None, topics: str | os.PathLike[str] | Non
             from .trec import read_topics
 
             return read_topics(text)
+        queries = dataset_queries(text, missing_ok=True)  # ids have slashes too: ask ir_datasets first
+        if queries is not None:
+            return queries
         if os.sep in text or text.endswith((".tsv", ".txt", ".gz")):
-            raise MissingInputError(f"no topics file {text}")
-        queries = dataset_queries(text, missing_ok=True)
-        return queries if queries is not None else pyserini_topics(text)
+            raise MissingInputError(f"no topics file {text} (nor an ir_datasets id)")
+        return pyserini_topics(text)
     if not dataset:
         raise ConfigError("give --dataset or --topics")
     return dataset_queries(dataset)  # type: ignore[return-value]
