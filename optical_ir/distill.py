@@ -48,8 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.add_data_flags(parser)
     args = parser.parse_args(argv)
     cli.apply_data_flags(args)
-    if not args.languages:
-        parser.error("the following arguments are required: --language")
+    if not args.languages and args.epochs != 0:
+        parser.error("the following arguments are required: --language (only --epochs 0 needs none)")
     from .distillation import distill
 
     config = cli.config_from_args(DistillConfig, args)

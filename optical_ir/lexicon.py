@@ -59,6 +59,10 @@ class TableConfig:
         Source language (canonical code).
     sources
         Bitext sources (``ntrex``, ``tatoeba``, ``mafand``, ``multi30k``; ``all``).
+    bitext
+        The user's own bitext files instead of ``sources``
+        (:func:`optical_ir.parallel.read_bitext`); their content's md5 is part of the digest,
+        so an edited file gets a new table.
     min_prob
         Drop translations below this probability.
     top_k
@@ -70,6 +74,9 @@ class TableConfig:
     lang: str = field(metadata={"help": "source language"})
     sources: tuple[str, ...] = field(default=("ntrex",), metadata={
         "help": "bitext sources: ntrex tatoeba mafand multi30k, or all"})
+    bitext: tuple[str, ...] = field(default=(), metadata={
+        "help": "your own bitext instead of --sources: one TSV of x<TAB>english lines, or two line-aligned files "
+                "(X side first)"})
     min_prob: float = field(default=0.01, metadata={"help": "drop translations with p(e|f) below this"})
     top_k: int = field(default=10, metadata={"help": "at most this many translations per word"})
     cumulative: float = field(default=0.95, metadata={
@@ -83,17 +90,27 @@ class TableConfig:
         if self.lang == "en":
             raise ConfigError("a translation table maps a non-English language into English; got 'en'")
         object.__setattr__(self, "sources", resolve_sources(self.sources))
+        object.__setattr__(self, "bitext", tuple(str(b) for b in self.bitext))
+        if len(self.bitext) > 2:
+            raise ConfigError("--bitext takes one TSV (x<TAB>english) or two line-aligned files")
         if not (0 <= self.min_prob < 1 and self.top_k >= 1 and 0 < self.cumulative <= 1):
             raise ConfigError("need 0 ≤ min_prob < 1, top_k ≥ 1 and 0 < cumulative ≤ 1")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["sources"] = list(self.sources)
+        d["sources"], d["bitext"] = list(self.sources), list(self.bitext)
+        if not self.bitext:
+            del d["bitext"]  # tables learned before --bitext existed keep their digest
         return d
 
     @property
     def digest(self) -> str:
-        return hashlib.md5(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+        d = self.to_dict()
+        if self.bitext:
+            from .mirror import md5sum
+
+            d["bitext_md5"] = [md5sum(Path(p)) if Path(p).is_file() else None for p in self.bitext]
+        return hashlib.md5(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def tokenize(text: str, lang: str) -> list[str]:
@@ -222,7 +239,8 @@ class TranslationTable:
             raise MissingInputError(f"{d} holds no translation table ({TABLE_FILE} and {CONFIG_FILE}); learn one "
                                     f"with python -m optical_ir.translate --method table")
         meta = json.loads((d / CONFIG_FILE).read_text(encoding="utf-8"))
-        config = TableConfig(**{**meta["config"], "sources": tuple(meta["config"]["sources"])})
+        config = TableConfig(**{**meta["config"], "sources": tuple(meta["config"]["sources"]),
+                                "bitext": tuple(meta["config"].get("bitext", ()))})
         from .files import iter_lines
 
         probs: dict[str, dict[str, float]] = defaultdict(dict)
@@ -258,12 +276,13 @@ def learn_table(config: TableConfig, directory: str | os.PathLike[str] | None = 
             raise MismatchError(f"{out} holds a table learned with {table.config.to_dict()}, not "
                              f"{config.to_dict()}; pass --relearn or another --table")
         return table
-    bitext = load_bitext(config.lang, config.sources)
+    bitext = load_bitext(config.lang, config.sources, files=config.bitext or None)
     pairs = [(tokenize(p.source, config.lang), tokenize(p.english, "en")) for p in bitext]
     pairs = [(s, e) for s, e in pairs if s and e]
     if not pairs:
-        raise ConfigError(f"no {config.lang}–English bitext in sources {', '.join(config.sources)}: "
-                         f"nothing to learn a table from; choose other --sources")
+        where = f"--bitext {' '.join(config.bitext)}" if config.bitext else f"sources {', '.join(config.sources)}"
+        raise ConfigError(f"no {config.lang}–English bitext in {where}: nothing to learn a table from; choose other "
+                          f"--sources or give --bitext")
     raw = table_from_links(pairs, align(pairs))
     probs = {f: prune(ps, config.min_prob, config.top_k, config.cumulative) for f, ps in raw.items()}
     TranslationTable(probs, config, len(pairs)).save(out)

@@ -195,3 +195,9 @@ def read_text(path: str) -> str:
 def exists(path: str) -> bool:
     """Whether ``path`` is a file of the manifest (it may still have to be downloaded)."""
     return path in manifest()
+
+
+def is_local(path: str) -> bool:
+    """Whether the manifest file ``path`` is on this machine (a mirror or the cache): no download needed."""
+    entry = _entry(path)
+    return any((m / entry.path).is_file() for m in mirror_dirs()) or (cache_dir() / "data" / entry.path).is_file()

@@ -10,31 +10,55 @@ collections package, whose derived query sets (code-switching) learn a lexicon f
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import cache, lru_cache
 from typing import Literal
 
 from . import mirror
-from .errors import ConfigError
-from .languages import Language, get_language, languages_with
+from .languages import Language, UnknownLanguageError, dataset_codes, get_language, match
 
 DEV_EVERY = 5
 DOC_IDS = "ntrex-128/DOCUMENT_IDS.tsv"
 SOURCE = "ntrex-128/NTREX-128/newstest2019-src.eng.txt"
+_REFERENCE = re.compile(r"^ntrex-128/NTREX-128/newstest2019-ref\.(.+)\.txt$")
 
 
-def sentence_file(lang: Language) -> str:
+@lru_cache(maxsize=1)
+def ntrex_codes() -> dict[str, str]:
+    """Canonical code → NTREX file code, for every reference file of the manifest (and the
+    English source, ``en`` → ``eng``). The manifest pins all 128 references; a file the mirror
+    lacks is downloaded on first use, or gives :class:`~optical_ir.mirror.MissingDataError`."""
+    found = ["eng"] + [m.group(1) for p in mirror.manifest() if (m := _REFERENCE.match(p))]
+    return dataset_codes(found)
+
+
+def ntrex_code(code: str) -> str:
+    """The NTREX-128 code (canonical, as in the dataset ids) of the language ``code``.
+
+    Raises
+    ------
+    UnknownLanguageError
+        If ``code`` is not a language tag, or NTREX-128 has no such language (the message
+        lists the ones it has).
+    """
+    found = match(code, ntrex_codes())
+    if found is None:
+        raise UnknownLanguageError(code, ntrex_codes(), "NTREX-128 language")
+    return found
+
+
+def sentence_file(lang: Language | str) -> str:
     """Manifest path of the NTREX file of ``lang`` (English: the source file)."""
-    if lang.code == "en":
+    code = ntrex_code(lang.code if isinstance(lang, Language) else lang)
+    if code == "en":
         return SOURCE
-    if not lang.ntrex:
-        raise ConfigError(f"NTREX-128 has no {lang.name} ({lang.code})")
-    return f"ntrex-128/NTREX-128/newstest2019-ref.{lang.ntrex}.txt"
+    return f"ntrex-128/NTREX-128/newstest2019-ref.{ntrex_codes()[code]}.txt"
 
 
 @lru_cache(maxsize=1)
 def ntrex_languages() -> tuple[Language, ...]:
     """Languages whose NTREX file is in the manifest (English included)."""
-    return tuple(lang for lang in languages_with("ntrex") if mirror.exists(sentence_file(lang)))
+    return tuple(get_language(c) for c in ntrex_codes())
 
 
 @lru_cache(maxsize=1)
@@ -49,11 +73,11 @@ def article_of_line() -> tuple[str, ...]:
 @cache
 def sentences(code: str) -> tuple[str, ...]:
     """The 1,997 sentences of language ``code`` (aligned with the English source)."""
-    lang = get_language(code)
-    lines = tuple(line.strip() for line in mirror.read_lines(sentence_file(lang)))
+    path = sentence_file(code)
+    lines = tuple(line.strip() for line in mirror.read_lines(path))
     if len(lines) != len(article_of_line()):
         raise ValueError(
-            f"{sentence_file(lang)} has {len(lines)} lines, {DOC_IDS} has {len(article_of_line())}"
+            f"{path} has {len(lines)} lines, {DOC_IDS} has {len(article_of_line())}"
         )
     return lines
 

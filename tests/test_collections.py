@@ -124,3 +124,85 @@ def test_multi30k() -> None:
     assert set(Counter(q.query_id for q in qrels).values()) == {5}
     image = {d.doc_id: d.image for d in docs}
     assert all(image[q.doc_id] == q.query_id for q in qrels)
+
+
+def test_every_ntrex_file_loads_or_names_the_missing_file(monkeypatch) -> None:
+    """All 128 NTREX languages are registered; a reference the mirror lacks is the missing-file
+    error offline, and a download from its pinned URL online."""
+    from optical_ir import mirror
+    from optical_ir.ntrex_files import ntrex_codes, sentence_file
+
+    absent = [c for c in ntrex_codes() if not mirror.is_local(sentence_file(c))]
+    assert sorted(absent) == sorted(["wo", "tn", "ny", "xh", "ee", "mg", "lo", "sm", "ky", "tg", "ug", "ps"])
+    for code in ["wo", "wol", "xho", "tgk-Cyrl"]:
+        ds = ir_datasets.load(f"optical-ir/ntrex/{code}-en/test")  # registered: the error comes on use
+        with pytest.raises(mirror.MissingDataError, match=r"newstest2019-ref\.(wol|xho|tgk-Cyrl)\.txt is missing"):
+            list(ds.queries_iter())
+    monkeypatch.delenv("OPTICAL_IR_OFFLINE")
+    asked = []
+
+    def offline(url, timeout):  # what a machine without network answers
+        asked.append(url)
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(mirror.urllib.request, "urlopen", offline)
+    with pytest.raises(mirror.MissingDataError, match="download from https://raw.githubusercontent.com/"
+                                                      "MicrosoftTranslator/NTREX/8561f6a.*ref.lao.txt failed"):
+        list(ir_datasets.load("optical-ir/ntrex/lo-en/test").queries_iter())
+    assert asked and asked[0].endswith("newstest2019-ref.lao.txt")
+
+
+def test_tatoeba_collections_for_every_mirrored_language() -> None:
+    from optical_ir.parallel import tatoeba_codes
+
+    assert len(tatoeba_codes()) == 110
+    ids = collections.registered_ids()
+    assert all(f"optical-ir/tatoeba/{c}-en" in ids for c in tatoeba_codes())
+    docs, queries, qrels = _parts("optical-ir/tatoeba/de-en")
+    assert (len(docs), len(queries)) == (1000, 1000)
+    by_query = Counter(q.query_id for q in qrels)
+    assert set(by_query) == {q.query_id for q in queries}
+    text = {d.doc_id: d.text for d in docs}
+    for q in queries:  # every relevant sentence is the query's English side
+        assert all(" ".join(text[r.doc_id].split()).casefold() == q.english.casefold()
+                   for r in qrels if r.query_id == q.query_id)
+    assert _parts("optical-ir/tatoeba/swh-en")[1] == _parts("optical-ir/tatoeba/sw-en")[1]
+    assert len(_parts("optical-ir/tatoeba/sw-en")[1]) == 390
+    with pytest.raises(UnknownLanguageError, match="Tatoeba language"):
+        ir_datasets.load("optical-ir/tatoeba/wo-en")
+
+
+def test_hugging_face_parallel_sets_from_the_datasets_disk_format(tmp_path, monkeypatch) -> None:
+    datasets = pytest.importorskip("datasets")
+    from optical_ir.collections import parallel_sentences as ps
+
+    # an XNLI-shaped set (premises repeated for three hypotheses, rows aligned by order) and
+    # a FLORES-shaped one (configs <iso639-3>_<script>, rows aligned by id)
+    xnli = {"en": ["A man sleeps.", "A man sleeps.", "A man sleeps.", "Dogs bark.", "Dogs bark.", "Dogs bark."],
+            "sw": ["Mtu analala.", "Mtu analala.", "Mtu analala.", "Mbwa hubweka.", "Mbwa hubweka.", "Mbwa hubweka."]}
+    for lang, premises in xnli.items():
+        datasets.DatasetDict({"test": datasets.Dataset.from_dict(
+            {"premise": premises, "hypothesis": ["h"] * 6, "label": [0, 1, 2] * 2})}).save_to_disk(
+            str(tmp_path / "facebook/xnli" / lang))
+    flores = {"eng_Latn": [(1, "The sun rose."), (2, "It rained."), (3, "The sun rose.")],
+              "swh_Latn": [(3, "Jua lilichomoza tena."), (1, "Jua lilichomoza."), (2, "Mvua ilinyesha.")]}
+    for config, rows in flores.items():
+        datasets.DatasetDict({"devtest": datasets.Dataset.from_dict(
+            {"id": [i for i, _ in rows], "text": [t for _, t in rows]})}).save_to_disk(
+            str(tmp_path / "openlanguagedata/flores_plus" / config))
+    monkeypatch.setenv(ps.HF_ENV, str(tmp_path))
+    docs, queries, qrels = _parts("optical-ir/xnli/swa-en/test")
+    assert [q.text for q in queries] == ["Mtu analala.", "Mbwa hubweka."] and len(docs) == 2
+    assert ir_datasets.load("optical-ir/xnli/sw-en/test").queries_lang() == "sw"
+    docs, queries, qrels = _parts("optical-ir/flores/sw-en/devtest")
+    assert [(q.text, q.english) for q in queries][0] == ("Jua lilichomoza tena.", "The sun rose.")
+    assert sorted(r.doc_id for r in qrels if r.query_id == "1") == ["en-1", "en-2"]  # same English text twice
+    with pytest.raises(UnknownLanguageError, match="flores language"):
+        list(ir_datasets.load("optical-ir/flores/de-en/devtest").queries_iter())
+    monkeypatch.setenv(ps.HF_ENV, str(tmp_path / "nothing"))
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from optical_ir.mirror import MissingDataError
+
+    with pytest.raises(MissingDataError, match="save_to_disk"):
+        list(ir_datasets.load("optical-ir/mtop/de-en/test").queries_iter())

@@ -90,8 +90,10 @@ def test_bad_settings_are_clear_errors() -> None:
         DistillConfig(languages=("en",))
     with pytest.raises(ValueError, match="unknown language code 'xx'"):
         DistillConfig(languages=("xx",))
-    with pytest.raises(ValueError, match="epochs must be a positive integer"):
-        DistillConfig(languages=("sw",), epochs=0)
+    with pytest.raises(ValueError, match="epochs must be a non-negative integer"):
+        DistillConfig(languages=("sw",), epochs=-1)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        DistillConfig(languages=("sw",), batch_size=0)
 
 
 def test_pooled_mass_trains_and_holdout_validates_on_dev(tmp_path: Path) -> None:
@@ -156,3 +158,47 @@ def test_train_layers_trains_only_the_top_layers_from_cached_frozen_outputs(tmp_
     assert changed and all(k.startswith("encoder.layer.5.") for k in changed)  # MiniLM has 6 layers
     with pytest.raises(ValueError, match="train_layers must be positive"):
         DistillConfig(languages=("sw",), train_layers=0)
+
+
+def test_a_student_for_a_language_no_table_holds_from_your_own_bitext(tmp_path: Path) -> None:
+    # Kabyle: a valid ISO 639 code in no data set of the toolkit and without a resource level
+    from optical_ir.parallel import read_bitext
+
+    x = ["Azul fell-awen.", "Ad ruḥeɣ ɣer uxxam.", "Tella tegrawla.", "Yella waman.", "Ur ẓriɣ ara.", "Ttxil-k."]
+    en = ["Hello to you all.", "I will go home.", "There was a revolution.", "There is water.",
+          "I did not see.", "Please."]
+    (tmp_path / "kab.txt").write_text("\n".join(x) + "\n")
+    (tmp_path / "en.txt").write_text("\n".join(en) + "\n")
+    (tmp_path / "kab-en.tsv").write_text("".join(f"{a}\t{b}\n" for a, b in zip(x, en, strict=True)))
+    assert read_bitext([tmp_path / "kab.txt", tmp_path / "en.txt"]) == read_bitext(tmp_path / "kab-en.tsv")
+    config = DistillConfig(languages=("kab",), bitext=(str(tmp_path / "kab-en.tsv"),), teacher="all-MiniLM-L6-v2",
+                           student="all-MiniLM-L6-v2", epochs=1, batch_size=3, max_length=16, lr=1e-4,
+                           sinkhorn_iterations=10)
+    out = distill(config, tmp_path / "kab")
+    info = read_distill_info(out)
+    assert info is not None and info["finished"] and info["pairs"] == 6 and info["config"]["bitext"]
+    (tmp_path / "short.txt").write_text("one line\n")
+    with pytest.raises(Exception, match="must be line-aligned"):
+        read_bitext([tmp_path / "kab.txt", tmp_path / "short.txt"])
+    (tmp_path / "bad.tsv").write_text("no tab here\n")
+    with pytest.raises(Exception, match="line 1 has no tab"):
+        read_bitext(tmp_path / "bad.tsv")
+
+
+def test_a_student_cut_to_fewer_layers_trains_and_saves_untrained_with_zero_epochs(tmp_path: Path) -> None:
+    import json
+    from dataclasses import replace
+
+    cut = replace(_config("mse", epochs=1), student_layers=3, train_layers=1)
+    out = distill(cut, tmp_path / "cut")
+    assert json.loads((out / "config.json").read_text())["num_hidden_layers"] == 3
+    assert DenseEncoder(out).model.config.num_hidden_layers == 3
+    zero = distill(replace(cut, epochs=0), tmp_path / "zero")
+    info = read_distill_info(zero)
+    assert info is not None and info["finished"] and info["history"] == []
+    full = DenseEncoder("all-MiniLM-L6-v2")
+    full.model.encoder.layer = full.model.encoder.layer[:3]
+    assert np.allclose(DenseEncoder(zero).encode(PROBE, "query"), full.encode(PROBE, "query"), atol=1e-5)
+    assert not np.allclose(DenseEncoder(out).encode(PROBE, "query"), full.encode(PROBE, "query"), atol=1e-5)
+    with pytest.raises(ValueError, match="has 6 layers"):
+        distill(replace(cut, student_layers=9), tmp_path / "too-deep")

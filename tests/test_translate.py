@@ -136,6 +136,21 @@ def test_learned_table_is_saved_reused_and_refuses_other_settings(tmp_path: Path
         TranslationTable.load(tmp_path / "t")
 
 
+def test_a_table_from_your_own_bitext_for_any_language(tmp_path: Path) -> None:
+    pairs = [("aman d aman", "water is water"), ("aman", "water"), ("axxam", "house"), ("axxam meqqer", "big house"),
+             ("aman meqqer", "big water")] * 4
+    tsv = tmp_path / "kab-en.tsv"
+    tsv.write_text("".join(f"{x}\t{e}\n" for x, e in pairs))
+    config = TableConfig(lang="kab", bitext=(str(tsv),))
+    table = learn_table(config)  # the default directory is keyed by the settings and the file's md5
+    assert max(table.probs["aman"], key=table.probs["aman"].get) == "water"
+    assert max(table.probs["axxam"], key=table.probs["axxam"].get) == "house"
+    digest = config.digest
+    tsv.write_text(tsv.read_text() + "aman\twater\n")
+    assert TableConfig(lang="kab", bitext=(str(tsv),)).digest != digest  # an edited file is another table
+    assert "bitext" not in TableConfig(lang="sw").to_dict()  # the tables learned before --bitext keep their key
+
+
 def _tiny_marian(directory: Path, source_lang: str | None = None) -> Path:
     """A randomly initialised Marian model with a sentencepiece vocabulary trained here."""
     import json
@@ -203,3 +218,20 @@ def test_psq_search_finds_the_passage_through_weighted_translations(tmp_path: Pa
     assert max(run["q1"], key=run["q1"].get) == "d1" and max(run["q2"], key=run["q2"].get) == "d3"
     assert empty == ["q3"] and searcher.tag == "bm25-psq"
     assert searcher.search("Mvua", 1) == {"d3": run["q2"]["d3"]}
+
+
+def test_nllb_language_token_is_found_through_the_language_codes() -> None:
+    from optical_ir.languages import get_language
+    from optical_ir.translation.nmt import NMTTranslator
+
+    class Vocab:
+        def get_vocab(self) -> dict[str, int]:
+            return {t: i for i, t in enumerate(["swh_Latn", "arb_Arab", "ary_Arab", "zho_Hans", "zho_Hant", "eng_Latn",
+                                                "hello", "wol_Latn"])}
+
+    nmt = NMTTranslator.__new__(NMTTranslator)  # the token lookup only, without loading a model
+    nmt.tokenizer = Vocab()
+    for code, token in (("sw", "swh_Latn"), ("swa", "swh_Latn"), ("ar", "arb_Arab"), ("zh", "zho_Hans"),
+                        ("zh-TW", "zho_Hant"), ("wo", "wol_Latn"), ("so", None)):
+        nmt.source_lang = get_language(code).code
+        assert nmt._nllb_code() == token, code

@@ -114,10 +114,11 @@ def unpack_minilm(pack_dir: Path) -> Path:
 def pack(output: Path, languages: list[str], sources: list[str]) -> None:
     from tokenizers import Tokenizer
 
-    from optical_ir import mirror
+    from optical_ir import mirror, parallel
     from optical_ir.collections import ntrex
     from optical_ir.encoders import me5_rebuild as mr
-    from optical_ir.languages import get_language
+    from optical_ir.languages import match
+    from optical_ir.parallel import tatoeba_files
 
     output.mkdir(parents=True, exist_ok=True)
     tok_path = mr.tokenizer_file()
@@ -152,16 +153,13 @@ def pack(output: Path, languages: list[str], sources: list[str]) -> None:
     data = output / "data"
     wanted = [ntrex.DOC_IDS, ntrex.SOURCE]
     for code in languages:
-        lang = get_language(code)
-        wanted.append(ntrex.sentence_file(lang))
+        wanted.append(ntrex.sentence_file(code))
+        tatoeba = tatoeba_files(code)
+        wanted += list(tatoeba or ())
+    mafand = {match(c, parallel.mafand_train_files()) for c in languages} - {None}
     for path in mirror.manifest():
-        for code in languages:
-            lang = get_language(code)
-            hits = [f"tatoeba.{lang.tatoeba}-eng." if lang.tatoeba else None,
-                    f"/en-{lang.mafand}/train." if lang.mafand else None, f"/en_{lang.mafand}/train." if lang.mafand
-                    else None]
-            if any(x and x in path for x in hits):
-                wanted.append(path)
+        if any(path.rsplit(".", 1)[0] == parallel.mafand_train_files()[c].rsplit(".", 1)[0] for c in mafand):
+            wanted.append(path)
         if path.startswith("multi30k/data/task1/raw/train."):
             wanted.append(path)
     for path in sorted(set(wanted)):

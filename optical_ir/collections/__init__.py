@@ -9,6 +9,8 @@ Ids (``<xx>`` is a language code; ISO 639-3 and NTREX codes work as aliases):
 * ``optical-ir/ntrex/<xx>-en/{test,train,test-large}`` — :mod:`.ntrex`
 * ``optical-ir/xquad-r/<xx>-en`` — :mod:`.xquad_r`
 * ``optical-ir/multi30k/<xx>-en/test2016`` (de, fr, cs) — :mod:`.multi30k`
+* ``optical-ir/tatoeba/<xx>-en`` (110 languages), ``optical-ir/{xnli,mtop,flores}/<xx>-en/<split>``
+  (Hugging Face ``datasets``): X sentence → its English translation — :mod:`.parallel_sentences`
 * ``<any of these>/sample-<n>`` and ``<any of these>/<perturbation>-<rate>`` (e.g.
   ``optical-ir/ntrex/sw-en/test/typo-0.2``): a seeded query sample, perturbed queries — :mod:`.derived`
 
@@ -22,12 +24,13 @@ from typing import Any
 
 import ir_datasets
 
-from . import derived, multi30k, ntrex, xquad_r
+from . import derived, multi30k, ntrex, parallel_sentences, xquad_r
 from ._base import NAMESPACE
 
 ntrex.register_all()
 xquad_r.register_all()
 multi30k.register_all()
+parallel_sentences.register_all()
 derived.register_all()
 
 
@@ -48,7 +51,8 @@ def load(dataset_id: str) -> Any:
         raise UnknownNameError(
             f"unknown dataset id {dataset_id!r}. The toolkit's collections are "
             f"{NAMESPACE}/ntrex/<xx>-en/{{test,train,test-large,dev}}, {NAMESPACE}/xquad-r/<xx>-en and "
-            f"{NAMESPACE}/multi30k/<xx>-en/test2016, each with /sample-<n> or /<perturbation>-<rate> "
+            f"{NAMESPACE}/multi30k/<xx>-en/test2016, {NAMESPACE}/tatoeba/<xx>-en, "
+            f"{NAMESPACE}/{{xnli,mtop,flores}}/<xx>-en/<split>, each with /sample-<n> or /<perturbation>-<rate> "
             f"(python -m optical_ir.perturb --list); any ir_datasets id works too."
         ) from None
 

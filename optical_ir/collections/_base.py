@@ -26,6 +26,19 @@ class Built(NamedTuple):
     qrels: Sequence[TrecQrel]
 
 
+class TranslatedQuery(NamedTuple):
+    """A query in language ``lang`` with its English source (for translation baselines and the
+    English ceiling): the query record of XQuAD-R and of the parallel-sentence collections."""
+
+    query_id: str
+    text: str
+    lang: str
+    english: str
+
+    def default_text(self) -> str:
+        return self.text
+
+
 class MemoryDocstore(Docstore):
     """A docstore over a dict of documents (the embedded collections are small)."""
 
@@ -141,20 +154,21 @@ def language_dataset(
     Raises
     ------
     UnknownLanguageError
-        If ``code`` is unknown, or not one of the ``covered`` languages (listed in the message).
+        If ``code`` is not a language tag, or names none of the ``covered`` languages (canonical
+        codes, listed in the message); ``zh-CN`` finds ``zh`` (:func:`optical_ir.languages.match`).
     """
-    from ..languages import UnknownLanguageError, get_language
+    from ..languages import UnknownLanguageError, match
 
-    lang = get_language(code)
-    if lang.code not in covered:
+    found = match(code, covered)
+    if found is None:
         raise UnknownLanguageError(code, list(covered), f"{title} language")
     return make_dataset(
-        lambda: builder(lang.code),
+        lambda: builder(found),
         doc_cls=doc_cls,
         query_cls=query_cls,
         docs_namespace=docs_namespace,
-        queries_namespace=f"{NAMESPACE}/{family}/{lang.code}",
-        query_lang=lang.code,
+        queries_namespace=f"{NAMESPACE}/{family}/{found}",
+        query_lang=found,
         qrels_defs=qrels_defs,
     )
 

@@ -36,7 +36,6 @@ from typing import Literal, NamedTuple
 from ir_datasets.formats import TrecQrel
 
 from .. import mirror
-from ..languages import get_language
 from ..ntrex_files import (  # noqa: F401 - re-exported: the files' readers are part of the collection's API
     DEV_EVERY,
     DOC_IDS,
@@ -45,6 +44,8 @@ from ..ntrex_files import (  # noqa: F401 - re-exported: the files' readers are 
     article_split,
     dev_articles,
     dev_english,
+    ntrex_code,
+    ntrex_codes,
     ntrex_languages,
     sentence_file,
     sentences,
@@ -160,7 +161,7 @@ def distractors() -> tuple[NtrexDoc, ...]:
 
 def build(code: str, split: Split) -> Built:
     """Documents, queries and qrels of ``optical-ir/ntrex/<code>-en/<split>``."""
-    lang = get_language(code)
+    code = ntrex_code(code)
     base: Literal["train", "test"] = "train" if split in ("train", "dev") else "test"
     docs, where = passages(base)
     dev = dev_articles() if split == "dev" else None
@@ -169,13 +170,13 @@ def build(code: str, split: Split) -> Built:
     article_docs: dict[str, list[str]] = {}
     for d in docs:
         article_docs.setdefault(d.article, []).append(d.doc_id)
-    text, english, article_ids = sentences(lang.code), sentences("en"), article_of_line()
+    text, english, article_ids = sentences(code), sentences("en"), article_of_line()
     queries, qrels = [], []
     for i in sorted(where):
         if dev is not None and article_ids[i] not in dev:
             continue
         qid = str(i + 1)
-        queries.append(NtrexQuery(qid, text[i], lang.code, english[i], article_ids[i]))
+        queries.append(NtrexQuery(qid, text[i], code, english[i], article_ids[i]))
         for doc_id in article_docs[article_ids[i]]:
             qrels.append(TrecQrel(qid, doc_id, 2 if doc_id == where[i] else 1, "0"))
     if split == "test-large":
@@ -185,19 +186,19 @@ def build(code: str, split: Split) -> Built:
 
 
 def dataset_id(code: str, split: Split) -> str:
-    return f"{NAMESPACE}/ntrex/{get_language(code).code}-en/{split}"
+    return f"{NAMESPACE}/ntrex/{ntrex_code(code)}-en/{split}"
 
 
 def _dataset(code: str, split: Split) -> object:
-    return language_dataset("ntrex", "NTREX-128", code, [x.code for x in ntrex_languages()], lambda c: build(c, split),
+    return language_dataset("ntrex", "NTREX-128", code, list(ntrex_codes()), lambda c: build(c, split),
                             doc_cls=NtrexDoc, query_cls=NtrexQuery, docs_namespace=f"{NAMESPACE}/ntrex/{split}",
                             qrels_defs=QRELS_DEFS)
 
 
 def register_all() -> None:
-    for lang in ntrex_languages():
+    for code in ntrex_codes():
         for split in SPLITS:
-            register(dataset_id(lang.code, split), _dataset(lang.code, split))
+            register(dataset_id(code, split), _dataset(code, split))
     # aliases (``swa-en``, ``zho-CN-en``) and a clear error for unknown codes
     register_pattern(rf"^{NAMESPACE}/ntrex/(.+)-en/({'|'.join(SPLITS)})$",
                      lambda _id, groups: _dataset(groups[0], groups[1]))  # type: ignore[arg-type]

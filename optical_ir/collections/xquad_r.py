@@ -19,7 +19,7 @@ from ir_datasets.formats import TrecQrel
 
 from .. import mirror
 from ..languages import get_language
-from ._base import NAMESPACE, Built, language_dataset, register, register_pattern
+from ._base import NAMESPACE, Built, TranslatedQuery, language_dataset, register, register_pattern
 
 LANGS: tuple[str, ...] = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
 QRELS_DEFS = {1: "the sentence holds the start of the English answer"}
@@ -34,14 +34,7 @@ class XQuADRDoc(NamedTuple):
         return self.text
 
 
-class XQuADRQuery(NamedTuple):
-    query_id: str
-    text: str
-    lang: str
-    english: str
-
-    def default_text(self) -> str:
-        return self.text
+XQuADRQuery = TranslatedQuery
 
 
 @cache

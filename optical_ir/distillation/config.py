@@ -65,6 +65,9 @@ class DistillConfig:
         The NTREX dev articles (a fifth of the train articles) are kept out of the bitext;
         validation then measures MAP on ``optical-ir/ntrex/<xx>-en/dev``, sentences the
         student never saw, instead of in-sample on ``…/train``.
+    ``student_layers``
+        The student keeps the embeddings and the first N transformer layers of ``student``
+        (with ``epochs: 0``, that cut model untrained: the zero-shot student of that depth).
     ``train_layers``
         The embeddings and the layers below stay frozen; their output for each training
         sentence is computed once and cached, so a step runs only the top layers (about
@@ -98,6 +101,9 @@ class DistillConfig:
         "help": "encoder the student starts from (it keeps its pooling and prefixes)"})
     sources: tuple[str, ...] = field(default=("ntrex",), metadata={
         "help": "bitext sources: ntrex (train articles), tatoeba, mafand, multi30k, or all"})
+    bitext: tuple[str, ...] = field(default=(), metadata={
+        "help": "your own bitext instead of --sources: one TSV of x<TAB>english lines, or two line-aligned files "
+                "(X side first); for one --language, any valid ISO 639 code"})
     max_pairs: int | None = field(default=None, metadata={
         "help": "at most this many pairs per language (a seeded sample; default: all)"})
     epochs: int = field(default=3, metadata={"help": "passes over the bitext"})
@@ -120,6 +126,9 @@ class DistillConfig:
         "help": "hold the NTREX dev articles out of the bitext; validate on optical-ir/ntrex/<xx>-en/dev"})
     freeze_embeddings: bool = field(default=True, metadata={
         "help": "keep the word embeddings fixed (96M of multilingual-e5-small's 118M parameters)"})
+    student_layers: int | None = field(default=None, metadata={
+        "help": "keep only the first N transformer layers of --student: a smaller student cut from it (depth "
+                "scaling; default: all)"})
     train_layers: int | None = field(default=None, metadata={
         "help": "train only the top N transformer layers over cached outputs of the frozen ones (default: all)"})
     adversary: str = field(default="none", metadata={
@@ -148,8 +157,8 @@ class DistillConfig:
         from ..languages import canonical
         from ..parallel import resolve_sources
 
-        if not self.languages:
-            raise ConfigError("give at least one language")
+        if not self.languages and self.epochs != 0:
+            raise ConfigError("give at least one language (only --epochs 0, which saves the start model, needs none)")
         object.__setattr__(self, "languages", tuple(canonical(x) for x in self.languages))
         if "en" in self.languages:
             raise ConfigError("the student learns from X–English bitext; 'en' is not a source language")
@@ -158,8 +167,12 @@ class DistillConfig:
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"unknown {name} {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
         for name in ("epochs", "batch_size", "max_length", "sinkhorn_iterations"):
-            if not isinstance(getattr(self, name), int) or int(getattr(self, name)) < 1:
-                raise ConfigError(f"{name} must be a positive integer, not {getattr(self, name)!r}")
+            low = 0 if name == "epochs" else 1
+            if not isinstance(getattr(self, name), int) or int(getattr(self, name)) < low:
+                raise ConfigError(f"{name} must be a {'non-negative' if low == 0 else 'positive'} integer, not "
+                                  f"{getattr(self, name)!r}")
+        if self.student_layers is not None and self.student_layers < 1:
+            raise ConfigError(f"student_layers must be positive (or None for all), not {self.student_layers}")
         if self.train_layers is not None and self.train_layers < 1:
             raise ConfigError(f"train_layers must be positive (or None for all), not {self.train_layers}")
         if self.max_pairs is not None and self.max_pairs < 1:
@@ -181,6 +194,10 @@ class DistillConfig:
             raise ConfigError("augment_rate, augment_share and alpha are shares: give values in [0, 1]")
         if not (self.retrieval_weight >= 0 and self.temperature > 0):
             raise ConfigError("need retrieval_weight ≥ 0 and temperature > 0")
+        object.__setattr__(self, "bitext", tuple(str(b) for b in self.bitext))
+        if self.bitext and (len(self.bitext) > 2 or len(self.languages) != 1 or self.retrieves):
+            raise ConfigError("--bitext takes one TSV or two line-aligned files, for exactly one --language, and "
+                              "no retrieval term (that trains on NTREX passages)")
         if self.retrieves and self.sources != ("ntrex",):
             raise ConfigError(f"the retrieval term trains on NTREX train-article passages; sources must be ntrex, "
                               f"not {', '.join(self.sources)}")
@@ -193,6 +210,11 @@ class DistillConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["languages"], d["sources"], d["augment"] = list(self.languages), list(self.sources), list(self.augment)
+        d["bitext"] = list(self.bitext)
+        # the settings of students trained before these options existed stay the same
+        for name in ("bitext", "student_layers"):
+            if not d[name]:
+                del d[name]
         return d
 
     @classmethod
@@ -206,6 +228,7 @@ class DistillConfig:
         data["languages"] = tuple(data.get("languages", ()))
         data["sources"] = tuple(data.get("sources", ("ntrex",)))
         data["augment"] = tuple(data.get("augment", ()))
+        data["bitext"] = tuple(data.get("bitext", ()))
         return cls(**data)
 
     def differences(self, other: DistillConfig) -> dict[str, tuple[Any, Any]]:

@@ -49,29 +49,31 @@ def _retrieval_rows(lang: str, holdout: bool) -> list[TrainPair]:
 
 def training_pairs(config: Any) -> list[TrainPair]:
     """The training rows of ``config`` (see the module text)."""
-    from ..languages import get_language
+    from ..languages import match
     from ..parallel import load_bitext
 
     out: list[TrainPair] = []
     for lang in config.languages:
         if config.retrieves:
-            if get_language(lang) not in _ntrex_languages():
+            if match(lang, _ntrex_codes()) is None:
                 raise ConfigError(f"the retrieval term trains on NTREX passages; NTREX-128 has no {lang}")
             pairs = _retrieval_rows(lang, config.holdout)
         else:
-            pairs = [TrainPair(p.lang, p.source, p.english) for p in load_bitext(lang, config.sources, config.holdout)]
+            pairs = [TrainPair(p.lang, p.source, p.english)
+                     for p in load_bitext(lang, config.sources, config.holdout, files=config.bitext or None)]
         if not pairs:
-            raise ConfigError(f"no bitext for {lang} in sources {', '.join(config.sources)}")
+            where = f"--bitext {' '.join(config.bitext)}" if config.bitext else f"sources {', '.join(config.sources)}"
+            raise ConfigError(f"no bitext for {lang} in {where}")
         if config.max_pairs is not None and len(pairs) > config.max_pairs:
             pairs = random.Random(config.seed).sample(pairs, config.max_pairs)
         out += pairs
     return out
 
 
-def _ntrex_languages() -> tuple[Any, ...]:
-    from ..ntrex_files import ntrex_languages
+def _ntrex_codes() -> dict[str, str]:
+    from ..ntrex_files import ntrex_codes
 
-    return ntrex_languages()
+    return ntrex_codes()
 
 
 def passage_texts(languages: tuple[str, ...]) -> dict[tuple[str, str], str]:

@@ -146,6 +146,15 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
     teacher.model.eval().requires_grad_(False)
     start_from = ckpt if state is not None else config.student
     student = DenseEncoder(start_from, device=device)
+    if config.student_layers and start_from == config.student:
+        _cut(student, config.student_layers, config.student)
+    if config.epochs == 0:  # the start model (cut to student_layers) as it is: a zero-shot student
+        if save_model:
+            student.save(out)
+        _write_json(out / DISTILL_FILE, {"config": config.to_dict(), "teacher": config.teacher,
+                                          "student_init": config.student, "pairs": 0, "history": [],
+                                          "selected_epoch": 0, "finished": True})
+        return out
     if teacher.dim != student.dim:
         raise ConfigError(f"teacher {config.teacher} makes {teacher.dim}-d vectors, student {config.student} "
                           f"{student.dim}-d; token and sentence distillation need the same dimension")
@@ -265,6 +274,17 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
                                       "history": history, "selected_epoch": (best or history[-1])["epoch"],
                                       "finished": True})
     return out
+
+
+def _cut(student: Any, n: int, name: str) -> None:
+    """Keep the first ``n`` transformer layers of a BERT-like ``student`` (in place)."""
+    layers = getattr(getattr(student.model, "encoder", None), "layer", None)
+    if layers is None:
+        raise ConfigError(f"{name}: student_layers needs a BERT-like model (model.encoder.layer)")
+    if n > len(layers):
+        raise ConfigError(f"student_layers {n}: {name} has {len(layers)} layers")
+    student.model.encoder.layer = layers[:n]
+    student.model.config.num_hidden_layers = n
 
 
 def _augmented(config: DistillConfig, pairs: list[Any]) -> dict[int, list[str]] | None:

@@ -357,6 +357,11 @@ def report_collection(config: Config, runs_dir: Path, collection: str) -> list[d
     scores = {(r["condition"], r["lang"]): r["value"] for r in rows if r["measure"] == headline}
     write_all(Report(coll.model_dump(), scores, per_query, config.model.report.model_dump(exclude_none=True),
                      headline), out)
+    if config.model.report.scaling:
+        from .report import groups_of
+        from .scaling import write_scaling
+
+        write_scaling(groups_of(coll.model_dump()), per_query, config.model.report.scaling.model_dump(), out)
     return rows
 
 

@@ -100,6 +100,14 @@ class Improvement(_Strict):
     over: list[str]
 
 
+class Scaling(_Strict):
+    """Model-size scaling (:mod:`optical_ir.experiments.scaling`): the condition of each
+    student size, per method, and each size's parameters (millions)."""
+
+    parameters: dict[str, float]
+    methods: dict[str, dict[str, str]]
+
+
 class ReportSettings(_Strict):
     """The tables' settings (:mod:`optical_ir.experiments.report`)."""
 
@@ -108,6 +116,7 @@ class ReportSettings(_Strict):
     ceiling: str | None = None
     improvement: Improvement | None = None
     plot: list[str] | None = None
+    scaling: Scaling | None = None
 
 
 class ReproductionConfig(_Strict):
@@ -288,6 +297,17 @@ def check_reproduction(config: ReproductionConfig, path: str | os.PathLike[str])
     for name in named:
         if name not in conditions:
             fail("report", f"{name!r} is not a condition of any collection")
+    if report.scaling:
+        for method, by_size in report.scaling.methods.items():
+            for size, name in by_size.items():
+                if size not in report.scaling.parameters:
+                    fail(f"report.scaling.methods.{method}.{size}",
+                         f"no parameter count for size {size!r} in report.scaling.parameters")
+                if name not in conditions:
+                    fail(f"report.scaling.methods.{method}.{size}", f"{name!r} is not a condition of any collection")
+        for cname, coll in config.collections.items():
+            if not isinstance(coll.languages, dict) or not {"low", "high"} <= set(coll.languages):
+                fail(f"collections.{cname}.languages", "report.scaling needs the groups low and high")
 
 
 def check_perturbations(spec: Perturbations, languages: list[str], key: str, fail: Any) -> None:

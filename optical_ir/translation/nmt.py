@@ -6,8 +6,10 @@ Supported families, told apart by the model's *tokenizer class* (never by its na
   direction. If its tokenizer declares a source (or target) language, it must be the
   query language (English); a multi-target model gets the ``>>eng<<`` token when its
   vocabulary has one.
-* **NLLB-200** (``NllbTokenizer``): ``src_lang`` is the language's FLORES-200 code from
-  :mod:`optical_ir.languages` (``swh_Latn``), and ``eng_Latn`` is forced as the first token.
+* **NLLB-200** (``NllbTokenizer``): ``src_lang`` is the tokenizer's own language token
+  (FLORES-200 code) that names the query language (``sw`` → ``swh_Latn``, ``zh`` →
+  ``zho_Hans``, found by :func:`optical_ir.languages.match`), and ``eng_Latn`` is forced as
+  the first token.
 * **M2M100** (``M2M100Tokenizer``): ``src_lang`` is the ISO code and ``__en__`` is forced.
 
 A language the model does not cover is an error that says so. No NMT weights ship with
@@ -79,11 +81,27 @@ class NMTTranslator(TextTranslator):
         if self._in_vocab(">>eng<<"):
             self.prefix = ">>eng<< "
 
+    def _nllb_code(self) -> str | None:
+        """The tokenizer's FLORES-200 language token that names the source language."""
+        import re
+
+        from ..languages import UnknownLanguageError, canonical, match
+
+        tokens = {}
+        for token in self.tokenizer.get_vocab():
+            if re.fullmatch(r"[a-z]{3}_[A-Z][a-z]{3}", token):
+                try:
+                    tokens.setdefault(canonical(token), token)
+                except UnknownLanguageError:
+                    continue
+        found = match(self.source_lang, tokens)
+        return tokens[found] if found else None
+
     def _setup_nllb(self) -> None:
-        code = self.language.nllb
-        if not code or not self._in_vocab(code):
-            raise UnsupportedLanguagePair(f"{self.model_name} has no language token for {self.source_lang} "
-                                          f"({self.language.name}; FLORES-200 code {code})")
+        code = self._nllb_code()
+        if code is None:
+            raise UnsupportedLanguagePair(f"{self.model_name} has no language token (FLORES-200 code) for "
+                                          f"{self.source_lang} ({self.language.name})")
         self.tokenizer.src_lang = code
         self.generate_kwargs["forced_bos_token_id"] = self.tokenizer.convert_tokens_to_ids("eng_Latn")
 
