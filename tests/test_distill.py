@@ -202,3 +202,28 @@ def test_a_student_cut_to_fewer_layers_trains_and_saves_untrained_with_zero_epoc
     assert not np.allclose(DenseEncoder(out).encode(PROBE, "query"), full.encode(PROBE, "query"), atol=1e-5)
     with pytest.raises(ValueError, match="has 6 layers"):
         distill(replace(cut, student_layers=9), tmp_path / "too-deep")
+
+
+def test_a_student_of_another_width_learns_through_a_projection(tmp_path: Path) -> None:
+    """A tiny random 32-d BERT (what XLM-R is to a 384-d teacher) under all-MiniLM-L6-v2."""
+    from dataclasses import replace
+
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from optical_ir.encoders.embedded import resolve
+
+    tiny = tmp_path / "tiny-bert"
+    BertModel(BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64)).save_pretrained(tiny)
+    AutoTokenizer.from_pretrained(resolve("all-MiniLM-L6-v2")).save_pretrained(tiny)
+    config = replace(_config("optical", epochs=1), student=str(tiny), student_pooling="mean", train_layers=1)
+    with pytest.raises(ValueError, match="pass --projection"):
+        distill(config, tmp_path / "no-projection")
+    out = distill(replace(config, projection=True), tmp_path / "projected")
+    student = DenseEncoder(out)
+    assert student.dim == 384 and student.config.projection == 384 and student.model.config.hidden_size == 32
+    again = DenseEncoder(out)  # the projection's weights are saved with the student
+    assert np.allclose(student.encode(PROBE, "query"), again.encode(PROBE, "query"))
+    (out / "optical_ir-projection.safetensors").unlink()
+    with pytest.raises(ValueError, match="optical_ir-projection.safetensors is missing"):
+        DenseEncoder(out)

@@ -65,6 +65,10 @@ class DistillConfig:
         The NTREX dev articles (a fifth of the train articles) are kept out of the bitext;
         validation then measures MAP on ``optical-ir/ntrex/<xx>-en/dev``, sentences the
         student never saw, instead of in-sample on ``…/train``.
+    ``projection``
+        The student's token vectors pass through a learned linear map :math:`W h + b` into the
+        teacher's dimension (trained with the top layers, saved with the student), so a student
+        of any width learns under a fixed teacher.
     ``student_layers``
         The student keeps the embeddings and the first N transformer layers of ``student``
         (with ``epochs: 0``, that cut model untrained: the zero-shot student of that depth).
@@ -126,6 +130,15 @@ class DistillConfig:
         "help": "hold the NTREX dev articles out of the bitext; validate on optical-ir/ntrex/<xx>-en/dev"})
     freeze_embeddings: bool = field(default=True, metadata={
         "help": "keep the word embeddings fixed (96M of multilingual-e5-small's 118M parameters)"})
+    student_pooling: str | None = field(default=None, metadata={
+        "help": "pooling of a --student that has no saved encoder config (a Hugging Face id): mean or cls"})
+    student_query_prefix: str | None = field(default=None, metadata={
+        "help": "query prefix of such a student (e5: 'query: ')"})
+    student_passage_prefix: str | None = field(default=None, metadata={
+        "help": "passage prefix of such a student (e5: 'passage: ')"})
+    projection: bool = field(default=False, metadata={
+        "help": "learn a linear map of the student's token vectors to the teacher's dimension (a student of "
+                "another width, e.g. XLM-R base under a 384-d teacher)"})
     student_layers: int | None = field(default=None, metadata={
         "help": "keep only the first N transformer layers of --student: a smaller student cut from it (depth "
                 "scaling; default: all)"})
@@ -171,6 +184,8 @@ class DistillConfig:
             if not isinstance(getattr(self, name), int) or int(getattr(self, name)) < low:
                 raise ConfigError(f"{name} must be a {'non-negative' if low == 0 else 'positive'} integer, not "
                                   f"{getattr(self, name)!r}")
+        if self.student_pooling not in (None, "mean", "cls"):
+            raise ConfigError(f"student_pooling must be mean or cls, not {self.student_pooling!r}")
         if self.student_layers is not None and self.student_layers < 1:
             raise ConfigError(f"student_layers must be positive (or None for all), not {self.student_layers}")
         if self.train_layers is not None and self.train_layers < 1:
@@ -212,8 +227,9 @@ class DistillConfig:
         d["languages"], d["sources"], d["augment"] = list(self.languages), list(self.sources), list(self.augment)
         d["bitext"] = list(self.bitext)
         # the settings of students trained before these options existed stay the same
-        for name in ("bitext", "student_layers"):
-            if not d[name]:
+        for name in ("bitext", "student_layers", "student_pooling", "student_query_prefix", "student_passage_prefix",
+                     "projection"):
+            if d[name] is None or d[name] in ((), [], False):
                 del d[name]
         return d
 

@@ -192,10 +192,10 @@ class TokenSide:
         x = inputs.vectors if delta is None else inputs.vectors + delta
         extra = {} if inputs.token_type_ids is None else {"token_type_ids": inputs.token_type_ids}
         if inputs.trunk:
-            hidden = self._top(x, inputs.attention_mask)
+            hidden = enc.project(self._top(x, inputs.attention_mask))
         else:
             given = {"input_ids": inputs.input_ids} if delta is None else {"inputs_embeds": x}
-            hidden = enc.model(**given, attention_mask=inputs.attention_mask, **extra).last_hidden_state
+            hidden = enc.project(enc.model(**given, attention_mask=inputs.attention_mask, **extra).last_hidden_state)
         mask = inputs.attention_mask
         if self.mass == "pooled":
             pooled = mask.clone()

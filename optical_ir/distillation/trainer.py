@@ -145,9 +145,12 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
     teacher = DenseEncoder(config.teacher, device=device)
     teacher.model.eval().requires_grad_(False)
     start_from = ckpt if state is not None else config.student
-    student = DenseEncoder(start_from, device=device)
+    student = DenseEncoder(start_from, _student_config(config) if start_from == config.student else None,
+                           device=device)
     if config.student_layers and start_from == config.student:
         _cut(student, config.student_layers, config.student)
+    if config.projection and start_from == config.student:
+        student.add_projection(teacher.dim, config.seed)
     if config.epochs == 0:  # the start model (cut to student_layers) as it is: a zero-shot student
         if save_model:
             student.save(out)
@@ -157,7 +160,8 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
         return out
     if teacher.dim != student.dim:
         raise ConfigError(f"teacher {config.teacher} makes {teacher.dim}-d vectors, student {config.student} "
-                          f"{student.dim}-d; token and sentence distillation need the same dimension")
+                          f"{student.dim}-d; token and sentence distillation need the same dimension: pass "
+                          f"--projection to learn a map into the teacher's")
     base = _base_model(config.student)
     if start_from == ckpt and student.config.base_model != base:
         raise MismatchError(f"{ckpt} is a checkpoint of {student.config.base_model!r}, not of {base!r}")
@@ -188,6 +192,8 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
     cache = teacher_cache(teacher_side, [p.english for p in pairs], config.batch_size)
     passage_cache = _passage_cache(teacher, config, {p.passage for p in pairs}) if retrieves else {}
     params = [p for p in student.model.parameters() if p.requires_grad]
+    if student.projection is not None:
+        params += list(student.projection.parameters())
     optimizer = torch.optim.AdamW(params, lr=config.lr)
     steps_per_epoch = math.ceil(len(pairs) / config.batch_size)
     total = steps_per_epoch * config.epochs
@@ -274,6 +280,16 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
                                       "history": history, "selected_epoch": (best or history[-1])["epoch"],
                                       "finished": True})
     return out
+
+
+def _student_config(config: DistillConfig) -> Any:
+    """The encoder config of a student without a saved one, from the ``student_*`` settings."""
+    if config.student_pooling is None and config.student_query_prefix is None and config.student_passage_prefix is None:
+        return None
+    from ..encoders import EncoderConfig
+
+    return EncoderConfig(pooling=config.student_pooling or "mean", query_prefix=config.student_query_prefix or "",  # type: ignore[arg-type]
+                         passage_prefix=config.student_passage_prefix or "", base_model=config.student)
 
 
 def _cut(student: Any, n: int, name: str) -> None:

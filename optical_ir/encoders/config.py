@@ -48,6 +48,10 @@ class EncoderConfig:
     base_model
         What the weights are: an embedded model's name, a Hugging Face id, or the base
         model a student was distilled from. Checkpoints of another base are refused.
+    projection
+        A learned linear map :math:`W h + b` of every token vector to this many dimensions
+        (a student narrower or wider than its teacher); its weights are
+        ``optical_ir-projection.safetensors`` in the model directory.
     """
 
     pooling: Pooling = "mean"
@@ -57,6 +61,7 @@ class EncoderConfig:
     max_length: int = 512
     dim: int | None = None
     base_model: str = ""
+    projection: int | None = None
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:
@@ -65,6 +70,8 @@ class EncoderConfig:
             raise EncoderConfigError(f"max_length must be an integer ≥ 2, not {self.max_length!r}")
         if self.dim is not None and (not isinstance(self.dim, int) or self.dim < 1):
             raise EncoderConfigError(f"dim must be a positive integer, not {self.dim!r}")
+        if self.projection is not None and (not isinstance(self.projection, int) or self.projection < 1):
+            raise EncoderConfigError(f"projection must be a positive integer, not {self.projection!r}")
 
     def prefix(self, kind: Kind) -> str:
         if kind not in ("query", "passage"):
@@ -75,7 +82,10 @@ class EncoderConfig:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if d["projection"] is None:
+            del d["projection"]  # the configs written before projections existed stay the same
+        return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> EncoderConfig:

@@ -23,6 +23,8 @@ from ..errors import OpticalIRError, check_device
 from .config import EncoderConfig, EncoderConfigError, Kind, has_config
 from .embedded import resolve
 
+PROJECTION_FILE = "optical_ir-projection.safetensors"
+
 
 class EmptyQueryError(OpticalIRError, ValueError):
     """A query with no text."""
@@ -65,11 +67,40 @@ class DenseEncoder:
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
         self.model = AutoModel.from_pretrained(self.path).to(self.device).eval()
         hidden = int(self.model.config.hidden_size)
-        if config.dim is not None and config.dim != hidden:
+        self.projection: Any = None
+        if config.projection is not None:
+            self.projection = self._load_projection(hidden, config.projection)
+        out_dim = config.projection or hidden
+        if config.dim is not None and config.dim != out_dim:
             raise EncoderConfigError(
                 f"{self.path}: its {Path(self.path) / 'optical_ir-encoder.json'} says dim {config.dim}, "
-                f"but the model's vectors have {hidden}; the config belongs to another model")
-        self.config = config if config.dim is not None else config.with_(dim=hidden)
+                f"but the model's vectors have {out_dim}; the config belongs to another model")
+        self.config = config if config.dim is not None else config.with_(dim=out_dim)
+
+    def _load_projection(self, hidden: int, dim: int) -> Any:
+        import torch
+        from safetensors.torch import load_file
+
+        path = Path(self.path) / PROJECTION_FILE
+        if not path.is_file():
+            raise EncoderConfigError(f"{self.path}: the encoder config has a projection to {dim} dimensions, but "
+                                     f"{PROJECTION_FILE} is missing; copy the whole model directory")
+        layer = torch.nn.Linear(hidden, dim).to(self.device)
+        layer.load_state_dict(load_file(str(path), device=str(self.device)))
+        return layer.eval()
+
+    def add_projection(self, dim: int, seed: int = 13) -> None:
+        """Give the encoder a new, trainable linear map of its token vectors to ``dim`` dimensions
+        (seeded initialisation; :meth:`save` writes it)."""
+        import torch
+
+        torch.manual_seed(seed)
+        self.projection = torch.nn.Linear(int(self.model.config.hidden_size), dim).to(self.device)
+        self.config = self.config.with_(projection=dim, dim=dim)
+
+    def project(self, hidden: Any) -> Any:
+        """The token vectors through the projection, if the encoder has one."""
+        return hidden if self.projection is None else self.projection(hidden)
 
     @property
     def dim(self) -> int:
@@ -92,7 +123,7 @@ class DenseEncoder:
     def forward(self, batch: Any) -> Any:
         """Last-layer token vectors ``(B, T, H)`` of a :meth:`tokenize` batch."""
         inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-        return self.model(**inputs).last_hidden_state
+        return self.project(self.model(**inputs).last_hidden_state)
 
     def token_vectors(self, texts: Sequence[str], kind: Kind) -> tuple[Any, Any, Any]:
         """Last-layer token vectors ``(B, T, H)``, attention mask ``(B, T)`` and input ids."""
@@ -155,5 +186,10 @@ class DenseEncoder:
         target.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(target)
         self.tokenizer.save_pretrained(target)
+        if self.projection is not None:
+            from safetensors.torch import save_file
+
+            save_file({k: v.detach().contiguous().cpu() for k, v in self.projection.state_dict().items()},
+                      str(target / PROJECTION_FILE))
         self.config.with_(**config_changes).save(target)
         return target
