@@ -90,8 +90,11 @@ def test_markdown_table_has_group_averages_markers_and_gaps(tmp_path: Path) -> N
     assert "- dense over bm25 on the low-resource average: +50.0% (0.4500 vs 0.3000)" in table
     assert "| dense | 0.4000 | 0.5000 | 0.4500 | – | – |" in table  # gap to the ceiling 0.9
     assert "0.5000\\textsuperscript{\\dag}" in report.latex() and "\\toprule" in report.latex()
+    groups = report.groups_markdown()
+    assert "| condition | low (2) | high (1) |" in groups and "| bm25 | 0.3000 | – |" in groups
     write_all(report, tmp_path)
-    assert {p.name for p in tmp_path.iterdir()} == {"table.md", "table.tex", "significance.csv", "map.png"}
+    assert {p.name for p in tmp_path.iterdir()} == {"table.md", "groups.md", "table.tex", "significance.csv",
+                                                     "map.png"}
     assert (tmp_path / "map.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -138,6 +138,24 @@ class Report:
             buf.write("\n" + gap)
         return buf.getvalue()
 
+    def groups_markdown(self) -> str:
+        """Rows: conditions; columns: each group's average (over its languages with a run)
+        and how many languages it has — the summary of a collection of many languages."""
+        named = [g for g in self.groups if g]
+        if not named:
+            return ""
+        buf = io.StringIO()
+        buf.write(f"{self.measure} (ir-measures), the average of each language group\n\n")
+        header = ["condition"] + [f"{g} ({len(self.groups[g])})" for g in named]
+        buf.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
+        for cond in self.conditions:
+            cells = [cond]
+            for g in named:
+                vals = [self.scores[(cond, lang)] for lang in self.groups[g] if (cond, lang) in self.scores]
+                cells.append(f"{sum(vals) / len(vals):.4f}" if vals else "–")
+            buf.write("| " + " | ".join(cells) + " |\n")
+        return buf.getvalue()
+
     def gap_markdown(self) -> str:
         ceiling = self.ceiling()
         if ceiling is None:
@@ -188,7 +206,8 @@ class Report:
         wanted = self.settings.get("plot") or self.conditions
         systems = [c for c in wanted if any((c, lang) in self.scores for lang in self.languages)]
         width = 0.8 / max(1, len(systems))
-        fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(self.languages) + 2), 4.2))
+        many = len(self.languages) > 24  # e.g. Tatoeba's 110: a readable width, labels turned
+        fig, ax = plt.subplots(figsize=(22.0 if many else max(6.0, 1.2 * len(self.languages) + 2), 4.2))
         for k, cond in enumerate(systems):
             xs = [i + (k - (len(systems) - 1) / 2) * width for i in range(len(self.languages))]
             ys = [self.scores.get((cond, lang), 0.0) for lang in self.languages]
@@ -197,7 +216,11 @@ class Report:
         if ceiling is not None:
             ax.axhline(ceiling, color="black", linestyle="--", linewidth=1,
                        label=f"English ceiling ({self.settings['ceiling']})")
-        ax.set_xticks(range(len(self.languages)), self.languages)
+        if many:
+            ax.set_xticks(range(len(self.languages)), self.languages, rotation=90, fontsize=6)
+            ax.set_xlim(-0.6, len(self.languages) - 0.4)
+        else:
+            ax.set_xticks(range(len(self.languages)), self.languages)
         ax.set_ylabel(self.measure)
         ax.set_title(str(self.coll.get("dataset", "")).replace("{lang}", "<xx>"), fontsize=9)
         ax.legend(fontsize=7, ncol=2, loc="upper right")
@@ -222,12 +245,17 @@ def write_significance(comparisons: Sequence[Comparison], path: str | Path) -> N
 
 
 def write_all(report: Report, out_dir: str | Path) -> None:
-    """``table.md``, ``table.tex``, ``significance.csv`` and ``map.png`` into ``out_dir``."""
+    """``table.md``, ``groups.md`` (with named language groups), ``table.tex``, ``significance.csv``
+    and ``map.png`` into ``out_dir``."""
     from ..files import atomic_write
 
     out = Path(out_dir)
     with atomic_write(out / "table.md") as f:
         f.write(report.markdown())
+    groups = report.groups_markdown()
+    if groups:
+        with atomic_write(out / "groups.md") as f:
+            f.write(groups)
     with atomic_write(out / "table.tex") as f:
         f.write(report.latex())
     write_significance(report.comparisons, out / "significance.csv")
