@@ -278,3 +278,18 @@ def test_tatoeba_config_plans_every_mirrored_language() -> None:
     jobs = plan(config, Path("runs/tatoeba"))
     assert {j.lang for j in jobs if j.condition == "dense-zeroshot"} == set(tatoeba_codes())
     assert config.model.headline == "P@1"
+
+
+def test_by_resource_groups_need_a_declared_level_only_there(monkeypatch) -> None:
+    from optical_ir import languages
+    from optical_ir.experiments.report import groups_of
+    from optical_ir.languages import UndeclaredResourceError
+
+    assert groups_of({"languages": {"by-resource": ["sw", "de", "yo", "fr"]}}) == {"low": ["sw", "yo"],
+                                                                                  "high": ["de", "fr"]}
+    assert groups_of({"languages": ["sw", "kab"]}) == {"": ["sw", "kab"]}  # no groups, no level needed
+    with pytest.raises(UndeclaredResourceError, match="no resource level for 'kab'"):
+        groups_of({"languages": {"by-resource": ["sw", "kab"]}})
+    monkeypatch.setattr(languages, "_declared", {})
+    languages.declare("kab", "low")
+    assert groups_of({"languages": {"by-resource": ["sw", "kab"]}}) == {"low": ["sw", "kab"]}

@@ -38,8 +38,19 @@ Scores = Mapping[tuple[str, str], float]
 """(condition, language) → aggregate value of the headline measure."""
 
 
+BY_RESOURCE = "by-resource"
+"""``languages: {by-resource: [...]}``: the groups come from the languages' declared resource levels."""
+
+
 def groups_of(coll: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The language groups of a collection: as written, or ``low``/``high`` from the declared
+    levels (:func:`optical_ir.languages.group_by_resource`, an error naming how to declare a
+    missing one)."""
     langs = coll["languages"]
+    if isinstance(langs, dict) and set(langs) == {BY_RESOURCE}:
+        from ..languages import group_by_resource
+
+        return group_by_resource(langs[BY_RESOURCE])
     return {str(k): list(v) for k, v in langs.items()} if isinstance(langs, dict) else {"": list(langs)}
 
 

@@ -306,8 +306,9 @@ def check_reproduction(config: ReproductionConfig, path: str | os.PathLike[str])
                 if name not in conditions:
                     fail(f"report.scaling.methods.{method}.{size}", f"{name!r} is not a condition of any collection")
         for cname, coll in config.collections.items():
-            if not isinstance(coll.languages, dict) or not {"low", "high"} <= set(coll.languages):
-                fail(f"collections.{cname}.languages", "report.scaling needs the groups low and high")
+            if not isinstance(coll.languages, dict) or not ({"low", "high"} <= set(coll.languages)
+                                                            or set(coll.languages) == {"by-resource"}):
+                fail(f"collections.{cname}.languages", "report.scaling needs the groups low and high (or by-resource)")
 
 
 def check_perturbations(spec: Perturbations, languages: list[str], key: str, fail: Any) -> None:
