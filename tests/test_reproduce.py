@@ -241,7 +241,7 @@ def test_scaling_config_parses_and_plans_every_size() -> None:
         assert sorted(scaling.methods[method], key=lambda s: scaling.parameters[s]) == ["L3", "L6", "L9", "L12"]
     planned = {(j.condition, j.lang) for j in jobs}
     assert {(c, lang) for m in ("zero-shot", "mse", "optical") for c in scaling.methods[m].values()
-            for lang in ("sw", "ha", "de", "fr")} <= planned
+            for lang in ("sw", "de")} <= planned
     assert not any(c.startswith("hub-") for c, _ in planned)  # gated on OPTICAL_IR_HUB
     cut = {j.condition: j.command for j in jobs if j.lang == "sw"}
     assert "--student-layers 3" in cut["mse-L3"] and "--student-layers" not in cut["mse-L12"]
