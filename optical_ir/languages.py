@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections import Counter
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
@@ -154,9 +155,7 @@ def dataset_codes(file_codes: Iterable[str]) -> dict[str, str]:
         If two of the data set's codes name the same language (a bug in the caller's list).
     """
     tags = {f: canonical(f) for f in file_codes}
-    counts: dict[str, int] = {}
-    for tag in tags.values():
-        counts[tag] = counts.get(tag, 0) + 1
+    counts = Counter(tags.values())
     out: dict[str, str] = {}
     for f, tag in tags.items():
         bare = tag.split("-")[0]

@@ -267,7 +267,7 @@ def default_table_dir(config: TableConfig) -> Path:
 def learn_table(config: TableConfig, directory: str | os.PathLike[str] | None = None,
                 relearn: bool = False) -> TranslationTable:
     """Learn (or reuse) the lexical table of ``config`` in ``directory`` (default: the cache)."""
-    from .parallel import load_bitext
+    from .parallel import bitext_origin, load_bitext
 
     out = Path(directory) if directory else default_table_dir(config)
     if (out / CONFIG_FILE).is_file() and not relearn:
@@ -280,7 +280,7 @@ def learn_table(config: TableConfig, directory: str | os.PathLike[str] | None = 
     pairs = [(tokenize(p.source, config.lang), tokenize(p.english, "en")) for p in bitext]
     pairs = [(s, e) for s, e in pairs if s and e]
     if not pairs:
-        where = f"--bitext {' '.join(config.bitext)}" if config.bitext else f"sources {', '.join(config.sources)}"
+        where = bitext_origin(config.sources, config.bitext)
         raise ConfigError(f"no {config.lang}–English bitext in {where}: nothing to learn a table from; choose other "
                           f"--sources or give --bitext")
     raw = table_from_links(pairs, align(pairs))

@@ -135,13 +135,10 @@ def fetch(path: str, entry: ManifestEntry | None = None) -> Path:
         If a local or downloaded copy does not match the manifest's md5.
     """
     entry = entry or _entry(path)
-    for mirror in mirror_dirs():
-        candidate = mirror / entry.path
-        if candidate.is_file():
-            return _check(candidate, entry)
+    local = _local_copy(entry)
+    if local is not None:
+        return _check(local, entry)
     cached = cache_dir() / "data" / entry.path
-    if cached.is_file():
-        return _check(cached, entry)
     searched = ", ".join(str(m) for m in mirror_dirs()) or "none set"
     if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
         raise MissingDataError(
@@ -197,7 +194,14 @@ def exists(path: str) -> bool:
     return path in manifest()
 
 
+def _local_copy(entry: ManifestEntry) -> Path | None:
+    """The first copy of ``entry`` in the mirror directories, then the cache (unchecked), if any."""
+    for candidate in [m / entry.path for m in mirror_dirs()] + [cache_dir() / "data" / entry.path]:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def is_local(path: str) -> bool:
     """Whether the manifest file ``path`` is on this machine (a mirror or the cache): no download needed."""
-    entry = _entry(path)
-    return any((m / entry.path).is_file() for m in mirror_dirs()) or (cache_dir() / "data" / entry.path).is_file()
+    return _local_copy(_entry(path)) is not None

@@ -56,7 +56,14 @@ def _ntrex(lang: Language) -> Iterator[tuple[str, str]]:
             yield text[i], english[i]
 
 
-def _parallel(src_path: str, en_path: str) -> Iterator[tuple[str, str]]:
+def parallel_lines(src_path: str, en_path: str) -> Iterator[tuple[str, str]]:
+    """The line pairs of two line-aligned manifest files (X side first).
+
+    Raises
+    ------
+    DataFormatError
+        If the two files differ in length.
+    """
     src, en = mirror.read_lines(src_path), mirror.read_lines(en_path)
     if len(src) != len(en):
         raise DataFormatError(src_path, f"{len(src)} lines, but {en_path} has {len(en)}; the two sides of a bitext "
@@ -95,20 +102,25 @@ def mafand_train_files() -> dict[str, str]:
 def _tatoeba(lang: Language) -> Iterator[tuple[str, str]]:
     files = tatoeba_files(lang.code)
     if files:
-        yield from _parallel(*files)
+        yield from parallel_lines(*files)
 
 
 def _mafand(lang: Language) -> Iterator[tuple[str, str]]:
     found = match(lang.code, mafand_train_files())
     if found:
         path = mafand_train_files()[found]
-        yield from _parallel(path, path.rsplit(".", 1)[0] + ".en")
+        yield from parallel_lines(path, path.rsplit(".", 1)[0] + ".en")
 
 
 def _multi30k(lang: Language) -> Iterator[tuple[str, str]]:
     if lang.code in MULTI30K_LANGS:
         base = "multi30k/data/task1/raw/train"
-        yield from _parallel(f"{base}.{lang.code}.gz", f"{base}.en.gz")
+        yield from parallel_lines(f"{base}.{lang.code}.gz", f"{base}.en.gz")
+
+
+def bitext_origin(sources: Sequence[str], files: Sequence[str] = ()) -> str:
+    """Where pairs come from, for messages: ``--bitext <files>`` or ``sources <names>``."""
+    return f"--bitext {' '.join(files)}" if files else f"sources {', '.join(sources)}"
 
 
 def read_bitext(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[tuple[str, str]]:

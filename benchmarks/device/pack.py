@@ -156,9 +156,10 @@ def pack(output: Path, languages: list[str], sources: list[str]) -> None:
         wanted.append(ntrex.sentence_file(code))
         tatoeba = tatoeba_files(code)
         wanted += list(tatoeba or ())
-    mafand = {match(c, parallel.mafand_train_files()) for c in languages} - {None}
+    mafand = parallel.mafand_train_files()
+    bases = {mafand[c].rsplit(".", 1)[0] for c in (match(code, mafand) for code in languages) if c}
     for path in mirror.manifest():
-        if any(path.rsplit(".", 1)[0] == parallel.mafand_train_files()[c].rsplit(".", 1)[0] for c in mafand):
+        if path.rsplit(".", 1)[0] in bases:  # both sides of the MAFAND train split
             wanted.append(path)
         if path.startswith("multi30k/data/task1/raw/train."):
             wanted.append(path)

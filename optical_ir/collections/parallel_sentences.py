@@ -38,10 +38,9 @@ from typing import Any, NamedTuple
 
 from ir_datasets.formats import TrecQrel
 
-from .. import mirror
 from ..errors import ConfigError
 from ..languages import UnknownLanguageError, canonical, match
-from ..parallel import tatoeba_codes, tatoeba_files
+from ..parallel import parallel_lines, tatoeba_codes, tatoeba_files
 from ._base import NAMESPACE, Built, TranslatedQuery, language_dataset, make_dataset, register, register_pattern
 
 HF_ENV = "OPTICAL_IR_HF_DATASETS"
@@ -83,19 +82,7 @@ def tatoeba_pairs(code: str) -> list[tuple[str, str]]:
     files = tatoeba_files(code)
     if files is None:
         raise UnknownLanguageError(code, tatoeba_codes(), "Tatoeba language")
-    x, en = mirror.read_lines(files[0]), mirror.read_lines(files[1])
-    if len(x) != len(en):
-        from ..errors import DataFormatError
-
-        raise DataFormatError(files[0], f"{len(x)} lines, but {files[1]} has {len(en)}")
-    return list(zip(x, en, strict=True))
-
-
-def tatoeba_id(code: str) -> str:
-    found = match(code, tatoeba_codes())
-    if found is None:
-        raise UnknownLanguageError(code, tatoeba_codes(), "Tatoeba language")
-    return f"{NAMESPACE}/tatoeba/{found}-en"
+    return list(parallel_lines(*files))
 
 
 def _tatoeba_dataset(code: str) -> object:
@@ -154,17 +141,23 @@ def hf_configs(source: HFSource) -> list[str]:
         raise _unavailable(source, err) from err
 
 
-def _config_of(source: HFSource, code: str) -> str:
+def _language_configs(source: HFSource) -> dict[str, str]:
+    """Canonical language code → the dataset's config for it (configs that name no language,
+    such as XNLI's ``all_languages``, left out)."""
     found: dict[str, str] = {}
     for config in hf_configs(source):
         try:
             found.setdefault(canonical(config), config)
         except UnknownLanguageError:
-            continue  # configs that name no language (all_languages)
-    hit = match(code, found)
+            continue
+    return found
+
+
+def _config_of(configs: dict[str, str], source: HFSource, code: str) -> str:
+    hit = match(code, configs)
     if hit is None:
-        raise UnknownLanguageError(code, found, f"{source.name} language")
-    return found[hit]
+        raise UnknownLanguageError(code, configs, f"{source.name} language")
+    return configs[hit]
 
 
 def hf_rows(source: HFSource, config: str, split: str) -> list[dict[str, Any]]:
@@ -181,12 +174,17 @@ def hf_rows(source: HFSource, config: str, split: str) -> list[dict[str, Any]]:
         raise _unavailable(source, err) from err
 
 
-def hf_pairs(source: HFSource, code: str, split: str) -> list[tuple[str, str]]:
-    """The ``(x, english)`` sentence pairs of language ``code``, each pair once."""
+def _check_split(source: HFSource, split: str) -> None:
     if split not in source.splits:
         raise ConfigError(f"{source.name} has the splits {', '.join(source.splits)}, not {split!r}")
-    x_rows = hf_rows(source, _config_of(source, code), split)
-    en_rows = hf_rows(source, _config_of(source, "en"), split)
+
+
+def hf_pairs(source: HFSource, code: str, split: str) -> list[tuple[str, str]]:
+    """The ``(x, english)`` sentence pairs of language ``code``, each pair once."""
+    _check_split(source, split)
+    configs = _language_configs(source)  # one listing (a Hub request online) for both sides
+    x_rows = hf_rows(source, _config_of(configs, source, code), split)
+    en_rows = hf_rows(source, _config_of(configs, source, "en"), split)
     if source.key is None:
         if len(x_rows) != len(en_rows):
             raise ConfigError(f"{source.name} {split}: {len(x_rows)} rows in {code}, {len(en_rows)} in English; "
@@ -198,14 +196,9 @@ def hf_pairs(source: HFSource, code: str, split: str) -> list[tuple[str, str]]:
     return list(dict.fromkeys((str(a), str(b)) for a, b in pairs))
 
 
-def hf_id(name: str, code: str, split: str) -> str:
-    return f"{NAMESPACE}/{name}/{canonical(code)}-en/{split}"
-
-
 def _hf_dataset(source: HFSource, code: str, split: str) -> object:
     lang = canonical(code)
-    if split not in source.splits:
-        raise ConfigError(f"{source.name} has the splits {', '.join(source.splits)}, not {split!r}")
+    _check_split(source, split)  # at load time, before anything is read
     builder: Callable[[], Built] = lambda: build_from_pairs(hf_pairs(source, lang, split), lang)  # noqa: E731
     return make_dataset(builder, doc_cls=SentenceDoc, query_cls=TranslatedQuery,
                         docs_namespace=f"{NAMESPACE}/{source.name}/{lang}/{split}/en",

@@ -50,7 +50,7 @@ def _retrieval_rows(lang: str, holdout: bool) -> list[TrainPair]:
 def training_pairs(config: Any) -> list[TrainPair]:
     """The training rows of ``config`` (see the module text)."""
     from ..languages import match
-    from ..parallel import load_bitext
+    from ..parallel import bitext_origin, load_bitext
 
     out: list[TrainPair] = []
     for lang in config.languages:
@@ -62,8 +62,7 @@ def training_pairs(config: Any) -> list[TrainPair]:
             pairs = [TrainPair(p.lang, p.source, p.english)
                      for p in load_bitext(lang, config.sources, config.holdout, files=config.bitext or None)]
         if not pairs:
-            where = f"--bitext {' '.join(config.bitext)}" if config.bitext else f"sources {', '.join(config.sources)}"
-            raise ConfigError(f"no bitext for {lang} in {where}")
+            raise ConfigError(f"no bitext for {lang} in {bitext_origin(config.sources, config.bitext)}")
         if config.max_pairs is not None and len(pairs) > config.max_pairs:
             pairs = random.Random(config.seed).sample(pairs, config.max_pairs)
         out += pairs

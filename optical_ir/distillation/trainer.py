@@ -144,12 +144,12 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
     torch.manual_seed(config.seed)
     teacher = DenseEncoder(config.teacher, device=device)
     teacher.model.eval().requires_grad_(False)
-    start_from = ckpt if state is not None else config.student
-    student = DenseEncoder(start_from, _student_config(config) if start_from == config.student else None,
-                           device=device)
-    if config.student_layers and start_from == config.student:
+    fresh = state is None  # a resumed student is its checkpoint: already cut, projected, configured
+    start_from = config.student if fresh else ckpt
+    student = DenseEncoder(start_from, _student_config(config) if fresh else None, device=device)
+    if fresh and config.student_layers:
         _cut(student, config.student_layers, config.student)
-    if config.projection and start_from == config.student:
+    if fresh and config.projection:
         student.add_projection(teacher.dim, config.seed)
     if config.epochs == 0:  # the start model (cut to student_layers) as it is: a zero-shot student
         if save_model:
@@ -163,7 +163,7 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
                           f"{student.dim}-d; token and sentence distillation need the same dimension: pass "
                           f"--projection to learn a map into the teacher's")
     base = _base_model(config.student)
-    if start_from == ckpt and student.config.base_model != base:
+    if not fresh and student.config.base_model != base:
         raise MismatchError(f"{ckpt} is a checkpoint of {student.config.base_model!r}, not of {base!r}")
     if config.freeze_embeddings:
         student.model.get_input_embeddings().weight.requires_grad_(False)
