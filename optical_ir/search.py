@@ -16,12 +16,18 @@ Command line (flags as Pyserini's own)::
     # rerank the BM25 top 100 (or --first-stage RUN) with the dense encoder
     python -m optical_ir.search --dataset optical-ir/ntrex/sw-en/test --output run.trec \\
         --encoder multilingual-e5-small --rerank [--rerank-depth 100] [--first-stage RUN]
+    # late interaction (MaxSim of query tokens against a token index of the doc encoder),
+    # over the whole index or (--rerank) over a first stage; optionally plus the pooled score
+    python -m optical_ir.search --dataset optical-ir/ntrex/sw-en/test --output run.trec \
+        --encoder STUDENT --doc-encoder multilingual-e5-small --late-interaction \
+        [--token-candidates 64] [--pooled-weight 0] [--rerank --first-stage RUN]
 
 Queries come from the dataset, or from ``--topics`` (a ``qid<TAB>text`` file, an
 ir_datasets id or a Pyserini topic set). Without ``--index`` the index is the one
 ``python -m optical_ir.index`` builds for the dataset's documents (built on first use):
 Lucene for BM25, FAISS of ``--doc-encoder`` (default: the ``--encoder`` itself) for dense
-search and reranking. An index made by another model than the query encoder is refused
+search and reranking, its token index (``python -m optical_ir.index --tokens``) for late
+interaction. An index made by another model than the query encoder is refused
 unless ``--doc-encoder`` names that model. A query left with no words is reported and
 gets no results (it scores 0 in evaluation). The searchers are those of
 :mod:`optical_ir.retrieval`.
@@ -51,22 +57,29 @@ def _searcher(args: argparse.Namespace, topics: Sequence[tuple[str, str]]) -> An
         return PsqSearcher(lucene_index(args.dataset, args.index, args.threads), table, args.k1, args.b)
     if args.encoder:
         from .encoders import load_encoder
-        from .retrieval import Bm25Searcher, FaissDenseSearcher, RerankSearcher
+        from .indexes import token_index
+        from .retrieval import Bm25Searcher, FaissDenseSearcher, LateInteractionSearcher, RerankSearcher
 
         encoder = load_encoder(args.encoder, device=args.device, **cli.encoder_config_flags(args))  # type: ignore[arg-type]
         doc_encoder = load_encoder(args.doc_encoder, device=args.device) if args.doc_encoder else None
         batch = args.batch_size or 64
-        index = faiss_index(args.dataset, doc_encoder or encoder, args.index, batch)
-        if not args.rerank:
-            return FaissDenseSearcher(index, encoder, doc_encoder, batch, args.threads)
-        if args.first_stage:
+        first: Any = None
+        if args.rerank and args.first_stage:
             from .trec import read_run
 
-            first: Any = read_run(args.first_stage)
-        else:
+            first = read_run(args.first_stage)
+        elif args.rerank:
             first = Bm25Searcher(lucene_index(args.dataset, None, args.threads),
                                  query_language(args.dataset, args.language, args.topics), args.k1, args.b,
                                  args.threads)
+        if args.late_interaction:
+            tokens = token_index(args.dataset, doc_encoder or encoder, args.index, batch)
+            return LateInteractionSearcher.from_index(tokens, encoder, doc_encoder, first_stage=first,
+                                                      depth=args.rerank_depth, token_candidates=args.token_candidates,
+                                                      pooled_weight=args.pooled_weight, batch_size=batch)
+        index = faiss_index(args.dataset, doc_encoder or encoder, args.index, batch)
+        if not args.rerank:
+            return FaissDenseSearcher(index, encoder, doc_encoder, batch, args.threads)
         return RerankSearcher.from_index(first, index, encoder, doc_encoder, args.rerank_depth, batch)
     from .retrieval import Bm25Searcher
 
@@ -103,14 +116,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     dense_group.add_argument("--rerank", action="store_true", help="rerank a first stage instead of searching FAISS")
     dense_group.add_argument("--rerank-depth", type=int, default=100, help="first-stage documents reranked")
     dense_group.add_argument("--first-stage", help="TREC run to rerank (default: BM25 to --rerank-depth)")
+    dense_group.add_argument("--late-interaction", action="store_true",
+                             help="score by MaxSim of the query's token vectors against the passages' (a token "
+                             "index of --doc-encoder), instead of pooled vectors")
+    dense_group.add_argument("--token-candidates", type=int, default=64,
+                             help="late interaction without --rerank: nearest passage tokens per query token whose "
+                             "passages are scored")
+    dense_group.add_argument("--pooled-weight", type=float, default=0.0,
+                             help="late interaction: weight of the pooled inner product added to MaxSim")
     cli.add_encoder_flags(parser)
     cli.add_data_flags(parser)
     args = parser.parse_args(argv)
     cli.apply_data_flags(args)
     if args.hits < 1 or (args.batch_size is not None and args.batch_size < 1) or args.threads < 1:
         parser.error("--hits, --batch-size and --threads must be positive")
-    if (args.rerank or args.doc_encoder or args.first_stage) and not args.encoder:
-        parser.error("--rerank, --doc-encoder and --first-stage need --encoder")
+    if (args.rerank or args.doc_encoder or args.first_stage or args.late_interaction) and not args.encoder:
+        parser.error("--rerank, --doc-encoder, --first-stage and --late-interaction need --encoder")
+    if args.first_stage and not args.rerank:
+        parser.error("--first-stage is the run --rerank rescores; add --rerank")
+    if args.token_candidates < 1 or args.rerank_depth < 1:
+        parser.error("--token-candidates and --rerank-depth must be positive")
     if args.psq and args.encoder:
         parser.error("--psq is a BM25 query form; it does not combine with --encoder")
     from .errors import check_device

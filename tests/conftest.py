@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,3 +33,19 @@ def _data_env(tmp_path_factory: pytest.TempPathFactory) -> None:
         os.environ["OPTICAL_IR_MIRROR"] = str(MIRROR)
     os.environ["OPTICAL_IR_OFFLINE"] = "1"
     os.environ.setdefault("OPTICAL_IR_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(scope="module")
+def me5() -> Any:
+    """The embedded multilingual-e5-small encoder (built offline on first use)."""
+    from optical_ir.encoders import DenseEncoder
+
+    return DenseEncoder("multilingual-e5-small")
+
+
+@pytest.fixture(scope="module")
+def minilm() -> Any:
+    """The embedded all-MiniLM-L6-v2 encoder."""
+    from optical_ir.encoders import DenseEncoder
+
+    return DenseEncoder("all-MiniLM-L6-v2")

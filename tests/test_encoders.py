@@ -37,16 +37,6 @@ def _java() -> None:
     jvm.start()
 
 
-@pytest.fixture(scope="module")
-def me5() -> DenseEncoder:
-    return DenseEncoder("multilingual-e5-small")
-
-
-@pytest.fixture(scope="module")
-def minilm() -> DenseEncoder:
-    return DenseEncoder("all-MiniLM-L6-v2")
-
-
 def test_q4_0_block_layout() -> None:
     """Weight j is the low nibble of byte j, weight j+16 the high nibble; value (q - 8) * scale."""
     qs = np.array([(j % 16) | ((15 - j % 16) << 4) for j in range(16)], dtype=np.uint8)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
+from ..encoders.dense import content_tokens
 from ..errors import ConfigError
 from .losses.base import Features
 
@@ -99,9 +100,7 @@ class TokenSide:
         self.encoder = encoder
         self.max_length = max_length
         self.mass = mass
-        prefix = encoder.config.query_prefix
-        ids = encoder.tokenizer(prefix.strip(), add_special_tokens=False)["input_ids"] if prefix.strip() else []
-        self.n_prefix = len(ids)
+        self.n_prefix = encoder.prefix_length("query")
         self.top_layers = top_layers
         self.trunk: dict[str, tuple[Any, Any, Any]] = {}
 
@@ -202,12 +201,7 @@ class TokenSide:
             if enc.config.pooling == "cls":
                 pooled[:, 1:] = 0
             return Features(hidden, pooled, enc.pool(hidden, mask))
-        special = inputs.special_tokens_mask.bool()
-        content = mask.masked_fill(special, 0)
-        if self.n_prefix:
-            first = special.long().argmin(dim=1)  # first non-special token
-            for i in range(content.shape[0]):
-                content[i, first[i] : first[i] + self.n_prefix] = 0
+        content = content_tokens(mask, inputs.special_tokens_mask, self.n_prefix)
         return Features(hidden, content, enc.pool(hidden, mask))
 
     def run(self, texts: Sequence[str]) -> Features:

@@ -7,13 +7,15 @@ For a text :math:`x` with token vectors :math:`h_1, \\dots, h_n` (attention mask
           v = \\frac{\\sum_i m_i h_i}{\\sum_i m_i} \\ (\\text{mean}) \\quad\\text{or}\\quad v = h_1 \\ (\\text{cls}),
 
 without the division by the norm when ``normalize`` is off. The token vectors themselves
-(:meth:`DenseEncoder.token_vectors`) are what OPTICAL aligns by optimal transport.
+(:meth:`DenseEncoder.token_vectors`) are what OPTICAL aligns by optimal transport, and
+their content tokens (:func:`content_tokens`, :meth:`DenseEncoder.encode_tokens`) are what
+late interaction scores (:mod:`optical_ir.retrieval.late`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,24 @@ PROJECTION_FILE = "optical_ir-projection.safetensors"
 
 class EmptyQueryError(OpticalIRError, ValueError):
     """A query with no text."""
+
+
+def content_tokens(attention_mask: Any, special_tokens_mask: Any, n_prefix: int) -> Any:
+    """The mask ``(B, T)`` of a batch's content tokens: real tokens that are neither special
+    (CLS, SEP, padding) nor among the ``n_prefix`` tokens of the prefix (``query:``,
+    ``passage:``), which follow the first special token.
+
+    The one rule for which tokens carry transport mass in distillation
+    (:mod:`optical_ir.distillation.features`) and which tokens a late-interaction index
+    holds, so that a student is scored on the tokens it was trained on.
+    """
+    special = special_tokens_mask.bool()
+    content = attention_mask.masked_fill(special, 0)
+    if n_prefix:
+        first = special.long().argmin(dim=1)  # the first non-special token
+        for i in range(content.shape[0]):
+            content[i, first[i] : first[i] + n_prefix] = 0
+    return content
 
 
 class DenseEncoder:
@@ -130,6 +150,11 @@ class DenseEncoder:
         batch = self.tokenize(texts, kind)
         return self.forward(batch), batch["attention_mask"], batch["input_ids"]
 
+    def prefix_length(self, kind: Kind) -> int:
+        """Tokens of the ``kind``'s prefix (without special tokens), which are not content."""
+        prefix = self.config.prefix(kind).strip()
+        return len(self.tokenizer(prefix, add_special_tokens=False)["input_ids"]) if prefix else 0
+
     def pool(self, hidden: Any, mask: Any) -> Any:
         import torch
 
@@ -153,9 +178,6 @@ class DenseEncoder:
         Texts are batched by length (less padding); a query that is empty or only white
         space raises :class:`EmptyQueryError`.
         """
-        import torch
-        from tqdm.auto import tqdm
-
         if isinstance(texts, str):
             raise TypeError("encode takes a list of texts; use encode([text])[0] for one")
         if kind == "query":
@@ -164,15 +186,50 @@ class DenseEncoder:
                     raise EmptyQueryError(f"query {i} is empty; an empty query has no vector "
                                           f"(drop it, or give it text)")
         out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for idx in self._length_batches(texts, batch_size, f"encoding {kind}s", kind, progress):
+            out[idx] = self.embed([texts[i] for i in idx], kind).float().cpu().numpy()
+        return out
+
+    @staticmethod
+    def _length_batches(texts: Sequence[str], batch_size: int, desc: str, unit: str,
+                        progress: bool) -> Iterator[list[int]]:
+        """Positions of ``texts`` in batches of similar length (less padding), in inference mode,
+        with a progress bar."""
+        import torch
+        from tqdm.auto import tqdm
+
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        with torch.inference_mode(), tqdm(total=len(texts), desc=f"encoding {kind}s", unit=kind,
-                                          disable=not progress) as bar:
+        with torch.inference_mode(), tqdm(total=len(texts), desc=desc, unit=unit, disable=not progress) as bar:
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
-                vec = self.embed([texts[i] for i in idx], kind)
-                out[idx] = vec.float().cpu().numpy()
+                yield idx
                 bar.update(len(idx))
-        return out
+
+    def encode_tokens(self, texts: Sequence[str], kind: Kind = "passage", batch_size: int = 64,
+                      progress: bool = False) -> tuple[list[np.ndarray], np.ndarray]:
+        r"""Each text's content-token vectors, L2-normalised, and its pooled vector.
+
+        Returns ``(tokens, pooled)``: ``tokens[i]`` is a float32 array ``(n_i, dim)`` of the
+        content tokens (:func:`content_tokens`) of ``texts[i]``, each scaled to unit length
+        (:math:`\hat h_j = h_j / \lVert h_j \rVert_2`), and ``pooled`` is :meth:`encode`'s
+        ``(len(texts), dim)``. Texts are batched by length, as :meth:`encode` batches them.
+        """
+        import torch
+
+        if isinstance(texts, str):
+            raise TypeError("encode_tokens takes a list of texts")
+        n_prefix = self.prefix_length(kind)
+        tokens: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(texts)
+        pooled = np.empty((len(texts), self.dim), dtype=np.float32)
+        for idx in self._length_batches(texts, batch_size, f"encoding {kind} tokens", kind, progress):
+            batch = self.tokenize([texts[i] for i in idx], kind, special_tokens_mask=True)
+            hidden = self.forward(batch)
+            pooled[idx] = self.pool(hidden, batch["attention_mask"]).float().cpu().numpy()
+            keep = content_tokens(batch["attention_mask"], batch["special_tokens_mask"], n_prefix).bool().cpu().numpy()
+            unit = torch.nn.functional.normalize(hidden.float(), dim=-1).cpu().numpy()
+            for row, i in enumerate(idx):
+                tokens[i] = unit[row][keep[row]]
+        return tokens, pooled
 
     def encode_queries(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         return self.encode(texts, "query", batch_size, progress)

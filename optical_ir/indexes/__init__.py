@@ -2,9 +2,11 @@
 
 * :mod:`.lifecycle` — where an index lives, reuse checks, atomic replacement;
 * :mod:`.lucene` — Anserini indexes for BM25 and PSQ;
-* :mod:`.faiss` — FAISS ``IndexFlatIP`` of an encoder's passage vectors, in Pyserini's layout.
+* :mod:`.faiss` — FAISS ``IndexFlatIP`` of an encoder's passage vectors, in Pyserini's layout;
+* :mod:`.tokens` — multi-vector indexes of every passage's content-token vectors (FAISS
+  ``SQfp16``), for late interaction.
 
-:func:`lucene_index` and :func:`faiss_index` are the one place that resolves an index: the
+:func:`lucene_index`, :func:`faiss_index` and :func:`token_index` are the one place that resolves an index: the
 directory given, else the dataset's default one, built on first use.
 """
 
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from ..encoders import DenseEncoder
 
 __all__ = ["INDEX_CONFIG", "IndexMismatchError", "default_index_dir", "faiss_index", "lucene_index",
-           "read_index_config"]
+           "read_index_config", "token_index"]
 
 
 def lucene_index(dataset: str | None, index: str | os.PathLike[str] | None = None, threads: int = 2) -> Path:
@@ -46,3 +48,16 @@ def faiss_index(dataset: str | None, encoder: DenseEncoder, index: str | os.Path
     from .faiss import build_faiss_index
 
     return build_faiss_index(dataset, encoder, batch_size=batch_size)
+
+
+def token_index(dataset: str | None, encoder: DenseEncoder, index: str | os.PathLike[str] | None = None,
+                batch_size: int = 64) -> Path:
+    """``index`` if given, else the token index of ``encoder``'s passage tokens of ``dataset``
+    (built if missing)."""
+    if index is not None:
+        return Path(index)
+    if not dataset:
+        raise ConfigError("give --index, or --dataset to build or reuse its token index")
+    from .tokens import build_token_index
+
+    return build_token_index(dataset, encoder, batch_size=batch_size)

@@ -50,13 +50,9 @@ def default_faiss_dir(dataset_id: str, encoder: DenseEncoder) -> Path:
     return default_index_dir(dataset_id, "faiss") / encoder_key(encoder)
 
 
-def encode_documents(encoder: DenseEncoder, docs: Iterable[Any], n_docs: int, batch_size: int = 64,
-                     chunk: int = CHUNK, desc: str = "encoding documents") -> Iterator[tuple[list[str], np.ndarray]]:
-    """``(doc ids, passage vectors)`` in chunks of ``chunk`` documents, with a progress bar.
-
-    The one way passages are encoded, for a FAISS index on disk and for vectors in memory,
-    so that both hold the same vectors.
-    """
+def document_chunks(docs: Iterable[Any], n_docs: int, chunk: int = CHUNK,
+                    desc: str = "encoding documents") -> Iterator[tuple[list[str], list[str]]]:
+    """``(doc ids, texts)`` in chunks of ``chunk`` documents, with a progress bar."""
     from tqdm.auto import tqdm
 
     ids: list[str] = []
@@ -66,13 +62,39 @@ def encode_documents(encoder: DenseEncoder, docs: Iterable[Any], n_docs: int, ba
             ids.append(doc.doc_id)
             texts.append(doc.default_text())
             if len(ids) >= chunk:
-                yield list(ids), encoder.encode(texts, "passage", batch_size=batch_size)
+                yield ids, texts
                 bar.update(len(ids))
-                ids.clear()
-                texts.clear()
+                ids, texts = [], []
         if ids:
-            yield list(ids), encoder.encode(texts, "passage", batch_size=batch_size)
+            yield ids, texts
             bar.update(len(ids))
+
+
+def encode_documents(encoder: DenseEncoder, docs: Iterable[Any], n_docs: int, batch_size: int = 64,
+                     chunk: int = CHUNK, desc: str = "encoding documents") -> Iterator[tuple[list[str], np.ndarray]]:
+    """``(doc ids, passage vectors)`` in chunks of ``chunk`` documents, with a progress bar.
+
+    The one way passages are encoded, for a FAISS index on disk and for vectors in memory,
+    so that both hold the same vectors.
+    """
+    for ids, texts in document_chunks(docs, n_docs, chunk, desc):
+        yield ids, encoder.encode(texts, "passage", batch_size=batch_size)
+
+
+def new_encoder_index(dataset_id: str, encoder: DenseEncoder, target: Path, overwrite: bool,
+                      kind: str) -> tuple[Any, dict[str, Any]] | None:
+    """The dataset and the record (``optical_ir-index.json``) of a new index of ``encoder``'s
+    vectors of its documents at ``target``; ``None`` when a finished one there is reusable."""
+    from ..collections import load
+
+    dataset = load(dataset_id)
+    n_docs = dataset.docs_count()
+    fingerprint = docs_fingerprint(dataset)
+    if reusable(target, dataset_id, n_docs, fingerprint, overwrite, {"encoder_config": encoder.config.to_dict()}):
+        return None
+    return dataset, {"dataset": dataset_id, "docs_namespace": dataset.docs_namespace(), "docs_count": n_docs,
+                     "docs_fingerprint": fingerprint, "kind": kind, "dim": encoder.dim, "encoder": encoder.name,
+                     "encoder_path": _identity(encoder.path), "encoder_config": encoder.config.to_dict()}
 
 
 def build_faiss_index(dataset_id: str, encoder: DenseEncoder, index_dir: str | os.PathLike[str] | None = None,
@@ -81,27 +103,21 @@ def build_faiss_index(dataset_id: str, encoder: DenseEncoder, index_dir: str | o
 
     A finished index with the same documents and encoder is reused (``overwrite`` rebuilds).
     """
-    from ..collections import load
-
-    dataset = load(dataset_id)
     target = Path(index_dir) if index_dir else default_faiss_dir(dataset_id, encoder)
-    n_docs = dataset.docs_count()
-    fingerprint = docs_fingerprint(dataset)
-    if reusable(target, dataset_id, n_docs, fingerprint, overwrite, {"encoder_config": encoder.config.to_dict()}):
+    new = new_encoder_index(dataset_id, encoder, target, overwrite, "faiss")
+    if new is None:
         return target
+    dataset, config = new
     from .. import jvm
 
     jvm.start()
     from pyserini.encode.optional import FaissRepresentationWriter
 
-    config = {"dataset": dataset_id, "docs_namespace": dataset.docs_namespace(), "docs_count": n_docs,
-              "docs_fingerprint": fingerprint, "kind": "faiss", "faiss": "IndexFlatIP", "dim": encoder.dim,
-              "encoder": encoder.name, "encoder_path": _identity(encoder.path),
-              "encoder_config": encoder.config.to_dict()}
+    config["faiss"] = "IndexFlatIP"
     with building(target, config) as tmp:
         writer = FaissRepresentationWriter(str(tmp), dimension=encoder.dim)
         with writer:
-            for ids, vectors in encode_documents(encoder, dataset.docs_iter(), n_docs, batch_size, chunk,
+            for ids, vectors in encode_documents(encoder, dataset.docs_iter(), config["docs_count"], batch_size, chunk,
                                                  f"encoding {dataset_id} documents"):
                 writer.write({"id": ids, "vector": vectors})
         encoder.config.save(tmp)  # the passage encoder that made the vectors, beside them
@@ -130,8 +146,11 @@ def made_by(config: dict[str, Any], encoder: DenseEncoder) -> bool:
 
 
 def check_index(index_dir: str | os.PathLike[str], encoder: DenseEncoder,
-                doc_encoder: DenseEncoder | None = None) -> dict[str, Any]:
+                doc_encoder: DenseEncoder | None = None, kind: str = "faiss") -> dict[str, Any]:
     """The index's config, after checking that ``encoder``'s query vectors belong in it.
+
+    ``kind`` is the index kind asked for: ``faiss`` (one vector a passage) or ``tokens``
+    (a token index, :mod:`.tokens`); an index of the other kind is refused.
 
     Raises
     ------
@@ -147,6 +166,12 @@ def check_index(index_dir: str | os.PathLike[str], encoder: DenseEncoder,
         raise MissingInputError(f"{path} is not a Pyserini FAISS index (needs the files 'index' and 'docid'); "
                                 f"build one with python -m optical_ir.index --encoder MODEL")
     config = read_index_config(path) or {}
+    found = config.get("kind", "faiss")
+    if found != kind:
+        what = {"faiss": "a dense index (one vector a passage)", "tokens": "a token index (one vector a token)"}
+        raise IndexMismatchError(f"{path} is {what.get(found, found)}, but {what.get(kind, kind)} is needed; "
+                                 + ("search a token index with --late-interaction" if found == "tokens" else
+                                    "build a token index with python -m optical_ir.index --encoder MODEL --tokens"))
     dim = config.get("dim")
     if dim is None:
         import faiss
