@@ -26,6 +26,7 @@ are computed in float32 from the float16 values.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +129,7 @@ class TokenIndex:
         """The passage (its position in :attr:`docids`) of each token row."""
         return np.searchsorted(self.offsets, rows, side="right") - 1
 
-    def nearest_docs(self, queries: np.ndarray, k: int) -> list[np.ndarray]:
+    def nearest_docs(self, queries: Sequence[np.ndarray], k: int) -> list[np.ndarray]:
         """For each query's token matrix, the passages holding one of the ``k`` nearest tokens
         of one of its tokens (exact inner-product search over all token vectors)."""
         import faiss

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..encoders import DenseEncoder
-from ..errors import MismatchError
 from ..topics import split_empty
 from ..trec import Run, sorted_hits
 from .base import Searcher, SearchResult, Topics
+from .rerank import first_stage_docs, first_stage_run
 
 if TYPE_CHECKING:
     from ..indexes.tokens import TokenIndex
@@ -118,17 +118,15 @@ class LateInteractionSearcher(Searcher):
 
     def batch_search(self, topics: Topics, k: int = 1000) -> SearchResult:
         todo, empty = split_empty(topics)
-        stage1: Run | None = None
-        if isinstance(self.first_stage, Searcher):
-            stage1 = self.first_stage.batch_search(topics, self.depth).run
-        elif self.first_stage is not None:
-            stage1 = self.first_stage
+        stage1 = None if self.first_stage is None else first_stage_run(self.first_stage, topics, self.depth)
         if stage1 is not None:
             todo = [(qid, text) for qid, text in todo if stage1.get(qid)]
         qids = [q for q, _ in todo]
         tokens, pooled = self.encoder.encode_tokens([t for _, t in todo], "query", self.batch_size, progress=True)
         if stage1 is not None:
-            candidates = [self._first_stage_rows(qid, stage1) for qid in qids]
+            row, where = self.index.row, str(self.index.path)
+            candidates = [np.asarray([row[d] for d in first_stage_docs(stage1, qid, self.depth, row, where)],
+                                     dtype=np.int64) for qid in qids]
         else:
             candidates = self.index.nearest_docs(tokens, self.token_candidates)
             if self.pooled_weight:
@@ -159,14 +157,6 @@ class LateInteractionSearcher(Searcher):
         if self.pooled_weight:
             scores += self.pooled_weight * (self.index.pooled[docs].astype(np.float32) @ query_pooled)
         return scores
-
-    def _first_stage_rows(self, qid: str, stage1: Run) -> np.ndarray:
-        ranked = [d for d, _ in sorted_hits(stage1.get(qid, {}))[: self.depth]]
-        missing = [d for d in ranked if d not in self.index.row]
-        if missing:
-            raise MismatchError(f"query {qid}: documents {missing[:3]} of the first-stage run are not in "
-                                f"{self.index.path}; the run and the index are of different collections")
-        return np.asarray([self.index.row[d] for d in ranked], dtype=np.int64)
 
     def _pooled_top(self, pooled: np.ndarray, k: int) -> list[np.ndarray]:
         if not len(pooled):

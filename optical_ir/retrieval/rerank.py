@@ -9,7 +9,7 @@ stays without results: reranking cannot recover what the first stage missed.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -18,6 +18,28 @@ from ..errors import MismatchError
 from ..topics import split_empty
 from ..trec import Run, sorted_hits
 from .base import Searcher, SearchResult, Topics
+
+
+def first_stage_run(first_stage: Run | Searcher, topics: Topics, depth: int) -> Run:
+    """The first stage as a run: the run given, or the searcher's top ``depth`` of ``topics``."""
+    return first_stage.batch_search(topics, depth).run if isinstance(first_stage, Searcher) else first_stage
+
+
+def first_stage_docs(first_stage: Run, qid: str, depth: int, known: Mapping[str, int], where: str) -> list[str]:
+    """The top ``depth`` documents of query ``qid`` in ``first_stage``, best first.
+
+    Raises
+    ------
+    MismatchError
+        If one of them is not in ``known`` (the documents of the index at ``where``): the
+        run and the index are of different collections.
+    """
+    ranked = [d for d, _ in sorted_hits(first_stage.get(qid, {}))[:depth]]
+    missing = [d for d in ranked if d not in known]
+    if missing:
+        raise MismatchError(f"query {qid}: documents {missing[:3]} of the first-stage run are not in "
+                            f"{where}; the run and the index are of different collections")
+    return ranked
 
 
 class RerankSearcher(Searcher):
@@ -56,10 +78,7 @@ class RerankSearcher(Searcher):
 
     def batch_search(self, topics: Topics, k: int = 1000) -> SearchResult:
         todo, empty = split_empty(topics)
-        if isinstance(self.first_stage, Searcher):
-            stage1 = self.first_stage.batch_search(topics, self.depth).run
-        else:
-            stage1 = self.first_stage
+        stage1 = first_stage_run(self.first_stage, topics, self.depth)
         todo = [(qid, text) for qid, text in todo if stage1.get(qid)]
         queries = (self.encoder.encode([t for _, t in todo], "query", batch_size=self.batch_size, progress=True)
                    if todo else None)
@@ -70,14 +89,9 @@ class RerankSearcher(Searcher):
         """Rerank with query vectors given: ``queries[i]`` belongs to ``qids[i]``."""
         run: Run = {}
         for n, qid in enumerate(qids):
-            ranked = sorted_hits(first_stage.get(qid, {}))[: self.depth]
-            if not ranked:
+            cand = first_stage_docs(first_stage, qid, self.depth, self.row, self.where)
+            if not cand:
                 continue
-            missing = [d for d, _ in ranked if d not in self.row]
-            if missing:
-                raise MismatchError(f"query {qid}: documents {missing[:3]} of the first-stage run are not in "
-                                    f"{self.where}; the run and the index are of different collections")
-            cand = [d for d, _ in ranked]
             scores = self.vectors[[self.row[d] for d in cand]] @ queries[n]  # type: ignore[index]
             hits = {d: float(s) for d, s in zip(cand, scores, strict=True)}
             run[qid] = dict(sorted_hits(hits)[:k]) if k is not None and k < len(hits) else hits
