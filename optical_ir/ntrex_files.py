@@ -18,6 +18,9 @@ from . import mirror
 from .languages import Language, UnknownLanguageError, dataset_codes, get_language, match
 
 DEV_EVERY = 5
+DEV_RANKS = (0, 2)
+"""Of every :data:`DEV_EVERY` train articles in md5 rank, those at these positions are ``dev``
+(two in five: 25 articles); ``dev-small`` keeps the first alone (13 articles)."""
 DOC_IDS = "ntrex-128/DOCUMENT_IDS.tsv"
 SOURCE = "ntrex-128/NTREX-128/newstest2019-src.eng.txt"
 _REFERENCE = re.compile(r"^ntrex-128/NTREX-128/newstest2019-ref\.(.+)\.txt$")
@@ -89,13 +92,15 @@ def article_split() -> dict[str, Literal["train", "test"]]:
     return {a: ("test" if rank % 2 == 0 else "train") for rank, a in enumerate(articles)}
 
 
-@lru_cache(maxsize=1)
-def dev_articles() -> frozenset[str]:
-    """The held-out train articles of the ``dev`` split: every :data:`DEV_EVERY`-th train
-    article in md5 rank order (the first, the sixth, …)."""
+@lru_cache(maxsize=2)
+def dev_articles(small: bool = False) -> frozenset[str]:
+    """The held-out train articles of the ``dev`` split: of every :data:`DEV_EVERY` train
+    articles in md5 rank order, those at :data:`DEV_RANKS` (the first, third, sixth, eighth,
+    …). ``small``: those of ``dev-small``, the first of every five alone (a subset)."""
     ranked = sorted((a for a, s in article_split().items() if s == "train"),
                     key=lambda a: hashlib.md5(a.encode()).hexdigest())
-    return frozenset(ranked[::DEV_EVERY])
+    keep = DEV_RANKS[:1] if small else DEV_RANKS
+    return frozenset(a for rank, a in enumerate(ranked) if rank % DEV_EVERY in keep)
 
 
 @lru_cache(maxsize=1)

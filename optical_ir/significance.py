@@ -112,3 +112,38 @@ def percentile_interval(values: Any, level: float = 0.95) -> tuple[float, float,
     lo, hi = np.quantile(v, [(1 - level) / 2, (1 + level) / 2])
     p = min(1.0, 2 * min(float((v <= 0).mean()), float((v >= 0).mean())))
     return float(lo), float(hi), p
+
+
+def compare_pairs(per_query: Mapping[tuple[str, str], Mapping[str, float]], pairs: Sequence[tuple[str, str]],
+                  groups: Mapping[str, Sequence[str]]) -> list[Comparison]:
+    """Each ``(system, baseline)`` pair on each language and on each named group of languages.
+
+    A group's test pools its languages' queries (query ``q`` of language ``x`` is the unit
+    ``x:q``): is the system better on the group's queries as a whole? Its ``lang`` is
+    ``<group> (pooled)``. Holm's correction runs over the pairs tested on one language (or
+    group); a pair is tested on a group only where it has scores on all its languages.
+    """
+    out: list[Comparison] = []
+    for gname, langs in groups.items():
+        for lang in langs:
+            out += _tested(per_query, pairs, lang)
+        label = f"{gname} (pooled)"
+        pooled: dict[tuple[str, str], dict[str, float]] = {}
+        for pair in pairs:
+            for cond in pair:
+                if gname and len(langs) > 1 and all((cond, x) in per_query for x in langs):
+                    pooled[(cond, label)] = {f"{x}:{q}": v for x in langs for q, v in per_query[(cond, x)].items()}
+        out += _tested(pooled, pairs, label)
+    return out
+
+
+def _tested(per_query: Mapping[tuple[str, str], Mapping[str, float]], pairs: Sequence[tuple[str, str]],
+            lang: str) -> list[Comparison]:
+    """The pairs with scores on ``lang``, tested there, Holm-corrected over them."""
+    found = [(s, b) for s, b in pairs if (s, lang) in per_query and (b, lang) in per_query]
+    tests = [paired_t(per_query[(s, lang)], per_query[(b, lang)]) for s, b in found]
+    out = []
+    for (system, baseline), (p, n), p_adj in zip(found, tests, holm([p for p, _ in tests]), strict=True):
+        a, b = per_query[(system, lang)], per_query[(baseline, lang)]
+        out.append(Comparison(system, baseline, lang, sum(a.values()) / len(a), sum(b.values()) / len(b), p, p_adj, n))
+    return out

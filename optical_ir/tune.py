@@ -12,7 +12,8 @@ Command line::
 
     python -m optical_ir.tune --grid reproduce/tune.yaml --output-dir tune [--final] \\
         [--first-stage-dir runs/ntrex] [--device cuda] [--workers 4] [--languages sw de] \\
-        [--dataset optical-ir/ntrex/{lang}-en/test] [--no-ceiling] [--selected selected.json]
+        [--dataset optical-ir/ntrex/{lang}-en/test] [--no-ceiling] [--selected selected.json] \\
+        [--train-layers 6] [--late-interaction] [--name-suffix=-cpu]
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "without {lang} needs one language)")
     parser.add_argument("--ceiling", action=argparse.BooleanOptionalAction, default=True,
                         help="also run the teacher on the English queries (the collection's en-en form)")
+    parser.add_argument("--train-layers", type=int, help="train only the top N transformer layers of every student "
+                        "(over the cached output of the frozen ones: the CPU mode; see docs/training.md)")
+    parser.add_argument("--late-interaction", action="store_true", help="also search each final student by MaxSim "
+                        "over the teacher's token index (runs maxsim-<condition>)")
+    parser.add_argument("--name-suffix", default="", help="append this to the name (file and run tag) of every "
+                        "final run, e.g. -cpu: dense-optical-cpu")
+    parser.add_argument("--track", nargs="+", default=[], metavar="SPLIT",
+                        help="also score every candidate of the selection on these NTREX splits after each epoch "
+                        "(e.g. test dev-small), to measure how well dev ranks them (selected.json: rank_agreement); "
+                        "never used to select")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--workers", type=int, default=None, help="students trained at once (processes; default: "
                         "4 on a GPU, 1 on a CPU)")
@@ -59,7 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .languages import canonical
 
     check_device(args.device)
+    from .collections.ntrex import SPLITS
+
+    unknown = sorted(set(args.track) - set(SPLITS))
+    if unknown:
+        parser.error(f"--track {' '.join(unknown)}: not a NTREX split (one of {', '.join(SPLITS)})")
     grid = read_grid(args.grid)
+    if args.train_layers is not None:
+        grid["base"] = {**grid["base"], "train_layers": args.train_layers}
 
     languages = [canonical(x) for x in (args.languages or grid.get("languages") or [])]
     if not languages:
@@ -77,12 +95,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing:
             raise MismatchError(f"{args.selected} selects variants {missing} that {args.grid} does not define")
     else:
-        selected = select(grid, out, languages, args.device, args.workers, args.threads)
+        selected = select(grid, out, languages, args.device, args.workers, args.threads, args.track)
     for method, sel in selected.items():
         print(f"{method}: {sel['variant']} for {sel['epochs']} epochs (dev MAP {sel['val_AP']:.4f})", file=sys.stderr)
     if args.final or args.selected:
         final(grid, selected, out, languages, args.first_stage_dir, args.device, args.workers, args.threads,
-              teacher_ceiling=args.ceiling, run_suffix=args.run_suffix, dataset=args.dataset)
+              teacher_ceiling=args.ceiling, run_suffix=args.run_suffix, dataset=args.dataset,
+              late_interaction=args.late_interaction, name_suffix=args.name_suffix)
     print(f"done in {time.time() - start:.0f} s → {out}", file=sys.stderr)
     return 0
 

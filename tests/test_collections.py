@@ -40,16 +40,22 @@ def test_train_and_test_articles_are_disjoint_halves() -> None:
     assert not {d.article for d in test_docs} & {d.article for d in train_docs}
 
 
-def test_dev_is_a_held_out_fifth_of_the_train_articles() -> None:
-    dev = ntrex.dev_articles()
+def test_dev_holds_out_two_fifths_of_the_train_articles_with_as_many_passages_as_test() -> None:
+    dev, small = ntrex.dev_articles(), ntrex.dev_articles(small=True)
     split = ntrex.article_split()
-    assert len(dev) == 13 and all(split[a] == "train" for a in dev)
-    docs, queries, qrels = _parts("optical-ir/ntrex/sw-en/dev")
-    assert {d.article for d in docs} == set(dev)  # only the dev articles' passages
-    assert {q.article for q in queries} == set(dev) and len(queries) == 186
-    doc_ids = {d.doc_id for d in docs}
-    assert {q.doc_id for q in qrels} <= doc_ids
-    assert {q.query_id for q in qrels} == {q.query_id for q in queries}
+    assert len(dev) == 25 and len(small) == 13 and small < dev and all(split[a] == "train" for a in dev)
+    test_docs, _, _ = _parts("optical-ir/ntrex/sw-en/test")
+    for name, articles, n_queries in (("dev", dev, 356), ("dev-small", small, 186)):
+        docs, queries, qrels = _parts(f"optical-ir/ntrex/sw-en/{name}")
+        judged = {d.article for d in docs if not d.article.startswith("mafand/")}
+        assert judged == set(articles)  # only the held-out articles' passages are judged
+        assert {q.article for q in queries} == set(articles) and len(queries) == n_queries
+        doc_ids = {d.doc_id for d in docs}
+        assert {q.doc_id for q in qrels} <= doc_ids and {q.query_id for q in qrels} == {q.query_id for q in queries}
+        assert {q.doc_id for q in qrels}.isdisjoint({d.doc_id for d in docs if d.article.startswith("mafand/")})
+    docs, _, _ = _parts("optical-ir/ntrex/sw-en/dev")
+    assert len(docs) == len(test_docs) == 351  # the distractors fill dev up to test's size
+    assert len(_parts("optical-ir/ntrex/sw-en/dev-small")[0]) == 65  # no distractors
 
 
 def test_passages_hold_about_three_sentences() -> None:

@@ -141,13 +141,20 @@ def test_train_layers_trains_only_the_top_layers_from_cached_frozen_outputs(tmp_
 
     enc = DenseEncoder("all-MiniLM-L6-v2")
     side, cached = TokenSide(enc, 32), TokenSide(enc, 32, top_layers=2)
-    cached.prepare(PROBE)
+    # more rows than the top layers run at once, of unequal lengths: the rows run by groups
+    texts = [*PROBE, "Habari.", "Watu wengi walihudhuria mkutano mkubwa wa kisiasa jana jioni.", "Ndiyo",
+             "Serikali imetangaza mpango mpya wa elimu kwa shule za msingi nchini kote."]
+    cached.prepare(texts)
     with torch.no_grad():
-        full, mask, pooled = side.run(PROBE)
-        top, mask2, pooled2 = cached.run(PROBE)
+        full, mask, pooled = side.run(texts)
+        top, mask2, pooled2 = cached.run(texts)
+        bottom = cached._bottom(enc.tokenize(texts, "query", 32), len(cached.layers()) - 2)
+        states = enc.model(**enc.tokenize(texts, "query", 32), output_hidden_states=True).hidden_states[4]
     real = mask.bool() | (mask2.bool())
     assert torch.allclose(full[real], top[real], atol=1e-5) and torch.equal(mask, mask2)
     torch.testing.assert_close(pooled, pooled2, atol=1e-5, rtol=0)
+    real_in = enc.tokenize(texts, "query", 32)["attention_mask"].bool()
+    torch.testing.assert_close(bottom[real_in], states[real_in], atol=1e-5, rtol=0)  # the trunk: hidden_states[depth]
 
     config = DistillConfig(**{**_config("optical", epochs=1).to_dict(), "languages": ("sw",), "sources": ("ntrex",),
                               "train_layers": 1})

@@ -69,6 +69,10 @@ def test_include_blocks(tmp_path: Path) -> None:
                                     "x,sw,R@100,0.9\n")
     assert generate("t.md table=2", tmp_path) == "| c |\n|---|\n"
     assert generate("t.md bullets", tmp_path) == "- one\n"
+    (tmp_path / "k.md").write_text("| c | v |\n|---|---|\n| x | 1 |\n| y | 2 |\n| z | 3 |\n")
+    assert generate("k.md table=1 keep=z,x", tmp_path) == "| c | v |\n|---|---|\n| x | 1 |\n| z | 3 |\n"
+    with pytest.raises(ValueError, match=r"no rows \['w'\]"):
+        generate("k.md table=1 keep=x,w", tmp_path)
     assert generate("r.csv rows=condition columns=lang value=value measure=AP", tmp_path) == (
         "| condition | sw | de |\n|---|---|---|\n| x | 0.1 | 0.2 |\n| y | 0.3 | – |\n")
     page = "a\n<!-- include t.md table=1 -->\nold\n<!-- end include -->\nb 0.1234\n"

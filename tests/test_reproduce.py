@@ -190,7 +190,7 @@ def test_conditions_that_require_an_unset_variable_are_skipped(monkeypatch: pyte
 def test_the_gpu_conditions_run_as_committed_with_device_cpu(tmp_path: Path) -> None:
     """The commands of the GPU-trained student conditions, exactly as committed, run end to end
     with ``--device cpu``; only the grid and the selection are swapped for tiny ones, and the
-    collection for the 186-query dev split."""
+    collection for the 186-query dev-small split."""
     import json
 
     import yaml
@@ -205,7 +205,7 @@ def test_the_gpu_conditions_run_as_committed_with_device_cpu(tmp_path: Path) -> 
                                                              "settings": {"method": "optical"}}}}))
     ntrex = load_config(CONFIG).raw["collections"]["ntrex"]
     conditions = {}
-    for name in ("bm25", "dense-optical", "rerank-optical", "dense-tokkd"):
+    for name in ("bm25", "dense-optical", "rerank-optical", "dense-tokkd", "maxsim-optical-cpu"):
         cond = {k: v for k, v in ntrex["conditions"][name].items() if k != "expected"}
         commands = cond["command"] if isinstance(cond["command"], list) else [cond["command"]]
         cond["command"] = [c.replace("reproduce/tune/h100/selected.json", str(selected))
@@ -214,12 +214,12 @@ def test_the_gpu_conditions_run_as_committed_with_device_cpu(tmp_path: Path) -> 
     assert conditions["dense-optical"]["device"] == "cuda" and "{device}" in conditions["dense-optical"]["command"][0]
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({"measures": ["AP"], "run_suffix": ".trec.gz", "collections": {"ntrex": {
-        "dataset": "optical-ir/ntrex/{lang}-en/dev", "languages": {"low": ["sw"]}, "conditions": conditions}}}))
+        "dataset": "optical-ir/ntrex/{lang}-en/dev-small", "languages": {"low": ["sw"]}, "conditions": conditions}}}))
     [job] = [j for j in plan(load_config(config), tmp_path / "runs", device="cpu") if j.condition == "dense-optical"]
     assert job.device == "cpu" and "--device cpu" in job.command and "students-cpu" in job.command
     assert main(["--config", str(config), "--runs-dir", str(tmp_path / "runs"), "--device", "cpu"]) == 0
     first_stage = read_run(tmp_path / "runs" / "ntrex" / "bm25.sw.trec.gz")
-    for name in ("dense-optical", "rerank-optical", "dense-tokkd"):
+    for name in ("dense-optical", "rerank-optical", "dense-tokkd", "maxsim-optical-cpu"):  # the CPU mode's too
         run = read_run(tmp_path / "runs" / "ntrex" / f"{name}.sw.trec.gz")
         # dense: every query; rerank: the queries BM25 found something for, its passages reordered
         if name.startswith("rerank"):
@@ -229,7 +229,8 @@ def test_the_gpu_conditions_run_as_committed_with_device_cpu(tmp_path: Path) -> 
         with gzip.open(tmp_path / "runs" / "ntrex" / f"{name}.sw.trec.gz", "rt") as f:
             assert f.readline().split()[-1] == name  # run tag = condition
     rows = read_results(tmp_path / "runs" / "ntrex" / "results.csv")
-    assert {r["condition"] for r in rows} == {"bm25", "dense-optical", "rerank-optical", "dense-tokkd"}
+    assert {r["condition"] for r in rows} == {"bm25", "dense-optical", "rerank-optical", "dense-tokkd",
+                                              "maxsim-optical-cpu"}
 
 
 def test_scaling_config_parses_and_plans_every_size() -> None:

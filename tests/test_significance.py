@@ -36,3 +36,27 @@ def test_compare_corrects_over_the_systems_of_a_language() -> None:
     assert out["x"].significant() and out["x"].difference > 0
     assert not out["y"].significant()
     assert out["x"].p_holm == pytest.approx(min(1.0, 2 * out["x"].p)) or out["x"].p_holm >= out["x"].p
+
+
+def test_pairs_are_tested_per_language_and_pooled_over_a_group() -> None:
+    from optical_ir.experiments.report import Report
+    from optical_ir.significance import compare_pairs
+
+    qids = [str(i) for i in range(20)]
+    rise = {q: 0.4 + 0.01 * (i % 5) for i, q in enumerate(qids)}
+    flat = {q: 0.4 for q in qids}
+    per_query = {("a", "sw"): rise, ("b", "sw"): flat, ("a", "so"): flat, ("b", "so"): rise,
+                 ("c", "sw"): flat}
+    out = {(c.system, c.baseline, c.lang): c for c in compare_pairs(per_query, [("a", "b"), ("c", "b")],
+                                                                    {"low": ["sw", "so"]})}
+    x, y = [rise[q] for q in qids], [flat[q] for q in qids]
+    assert out[("a", "b", "sw")].p == pytest.approx(ttest_rel(x, y).pvalue)
+    assert out[("a", "b", "sw")].p_holm == pytest.approx(min(1.0, 2 * out[("a", "b", "sw")].p))  # 2 pairs on sw
+    pooled = out[("a", "b", "low (pooled)")]  # 40 units: the two languages' gains cancel
+    assert pooled.n == 40 and pooled.difference == pytest.approx(0.0) and pooled.p == pytest.approx(1.0)
+    assert ("c", "b", "so") not in out and ("c", "b", "low (pooled)") not in out  # c has no so run
+    coll = {"languages": {"low": ["sw", "so"]}, "conditions": {"a": {}, "b": {}, "c": {}}}
+    scores = {(c, lang): sum(v.values()) / len(v) for (c, lang), v in per_query.items()}
+    table = Report(coll, scores, per_query, {"pairs": [["a", "b"], ["c", "b"], ["a", "missing"]]}).pairs_markdown()
+    assert "| a | b | +0.0200* | -0.0200* | +0.0000 |" in table and "| c | b | +0.0000 | – | – |" in table
+    assert "missing" not in table

@@ -54,19 +54,22 @@ def test_ablations_mirror_the_optical_selection() -> None:
 @pytest.mark.java
 def test_select_on_dev_then_final_runs(tmp_path: Path) -> None:
     grid = _grid(tmp_path)
-    selected = select(grid, tmp_path, ["sw"])
+    selected = select(grid, tmp_path, ["sw"], track=["dev-small"])
     rows = list(csv.DictReader(open(tmp_path / "validation.csv")))
     assert len(rows) == 3 * 2  # variants × epochs
+    assert all(0 <= float(r["dev-small_AP"]) <= 1 for r in rows)  # tracked, not selected on
+    agreement = json.loads((tmp_path / "selected.json").read_text())["rank_agreement"]
+    assert agreement["candidates"] == 6 and -1 <= agreement["dev-small"]["kendall_tau"] <= 1
     best = max((r for r in rows if r["method"] == "optical"), key=lambda r: float(r["val_AP"]))
     assert selected["optical"]["variant"] == best["variant"] and selected["optical"]["epochs"] == int(best["epoch"])
     assert json.loads((tmp_path / "selected.json").read_text())["selected"] == selected
-    # tested on the 186 dev queries (quick), reranking a BM25 first stage made here
+    # tested on the 186 dev-small queries (quick), reranking a BM25 first stage made here
     from optical_ir.indexes import lucene_index
     from optical_ir.retrieval import Bm25Searcher
     from optical_ir.topics import dataset_queries
     from optical_ir.trec import write_run
 
-    dev = "optical-ir/ntrex/{lang}-en/dev"
+    dev = "optical-ir/ntrex/{lang}-en/dev-small"
     first_stage = tmp_path / "first-stage"
     sw_dev = dev.format(lang="sw")
     bm25 = Bm25Searcher(lucene_index(sw_dev), "sw").batch_search(dataset_queries(sw_dev), 100)
@@ -81,3 +84,51 @@ def test_select_on_dev_then_final_runs(tmp_path: Path) -> None:
         assert ev.aggregates["AP"] == pytest.approx(got[(condition, "AP")], abs=1e-4)
     assert (tmp_path / "final" / "optical" / "sw" / "model.safetensors").is_file()
     assert not (tmp_path / "final" / "optical" / "sw" / "checkpoints").exists()
+
+
+@needs_mirror
+def test_tune_cli_trains_the_top_layers_and_searches_by_maxsim(tmp_path: Path) -> None:
+    """The CPU mode of the reproduction: --train-layers reaches every student's settings,
+    --late-interaction adds a MaxSim run of each student (and of the zero-shot teacher)."""
+    from optical_ir.distillation import read_distill_info
+    from optical_ir.tune import main
+
+    (tmp_path / "grid.yaml").write_text(GRID)
+    selected = {"languages": ["sw"], "selected": {
+        "mse": {"variant": "mse", "epochs": 1, "val_AP": 0.1, "settings": {"method": "mse"}},
+        "optical": {"variant": "optical-a", "epochs": 1, "val_AP": 0.1, "settings": {"method": "optical"}}}}
+    (tmp_path / "selected.json").write_text(json.dumps(selected))
+    dev = "optical-ir/ntrex/sw-en/dev-small"
+    out = tmp_path / "out"
+    assert main(["--grid", str(tmp_path / "grid.yaml"), "--selected", str(tmp_path / "selected.json"),
+                 "--languages", "sw", "--dataset", dev, "--no-ceiling", "--output-dir", str(out),
+                 "--train-layers", "1", "--late-interaction", "--name-suffix=-cpu"]) == 0
+    got = {(r["condition"], r["measure"]): float(r["value"]) for r in csv.DictReader(open(out / "results.csv"))}
+    suffixes = {"zeroshot", "msekd", "optical", "tokkd", "tokkd-position"}
+    assert {c for c, _ in got} == {f"{kind}-{s}-cpu" for kind in ("dense", "maxsim") for s in suffixes}
+    for method in ("mse", "optical", "token-uniform", "token-position"):
+        assert read_distill_info(out / "final" / method / "sw")["config"]["train_layers"] == 1
+    assert json.loads((out / "final.json").read_text())["base"]["train_layers"] == 1
+    for condition in ("maxsim-optical-cpu", "maxsim-zeroshot-cpu"):  # each run re-evaluates to its row
+        ev = evaluate(out / "runs" / f"{condition}.sw.trec", dev)
+        assert open(out / "runs" / f"{condition}.sw.trec").readline().split()[-1] == condition  # the run tag
+        assert ev.aggregates["AP"] == pytest.approx(got[(condition, "AP")], abs=1e-4)
+
+
+def test_rank_agreement_is_kendalls_tau_over_the_candidates(tmp_path: Path) -> None:
+    from scipy.stats import kendalltau
+
+    from optical_ir.experiments.tuning import rank_agreement
+
+    path = tmp_path / "validation.csv"
+    # three candidates on two languages: dev ranks them a > b > c, test ranks them b > a > c
+    lines = ["variant,method,lang,epoch,val_AP,loss,seconds,test_AP"]
+    for variant, epoch, dev, test in (("a", 1, 0.6, 0.5), ("b", 1, 0.5, 0.7), ("c", 2, 0.1, 0.2)):
+        lines += [f"{variant},mse,sw,{epoch},{dev},0,0,{test}", f"{variant},mse,so,{epoch},{dev + 0.1},0,0,{test}"]
+    lines.append("d,mse,sw,1,0.9,0,0,0.9")  # a candidate on one language only: not comparable, left out
+    path.write_text("\n".join(lines) + "\n")
+    out = rank_agreement(path, ["sw", "so"])
+    assert out["candidates"] == 3
+    assert out["test"]["kendall_tau"] == pytest.approx(kendalltau([0.65, 0.55, 0.15], [0.5, 0.7, 0.2])[0], abs=1e-4)
+    assert out["test"]["top_agrees"] is False and out["test"]["best_on_val"] == ["a", 1, 0.5]
+    assert out["test"]["best_on_split"] == ["b", 1, 0.7]

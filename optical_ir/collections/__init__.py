@@ -6,7 +6,7 @@
 
 Ids (``<xx>`` is a language code; ISO 639-3 and NTREX codes work as aliases):
 
-* ``optical-ir/ntrex/<xx>-en/{test,train,test-large}`` — :mod:`.ntrex`
+* ``optical-ir/ntrex/<xx>-en/{test,train,test-large,dev,dev-small}`` — :mod:`.ntrex`
 * ``optical-ir/xquad-r/<xx>-en`` — :mod:`.xquad_r`
 * ``optical-ir/multi30k/<xx>-en/test2016`` (de, fr, cs) — :mod:`.multi30k`
 * ``optical-ir/tatoeba/<xx>-en`` (110 languages), ``optical-ir/{xnli,mtop,flores}/<xx>-en/<split>``
@@ -50,7 +50,7 @@ def load(dataset_id: str) -> Any:
     except KeyError:
         raise UnknownNameError(
             f"unknown dataset id {dataset_id!r}. The toolkit's collections are "
-            f"{NAMESPACE}/ntrex/<xx>-en/{{test,train,test-large,dev}}, {NAMESPACE}/xquad-r/<xx>-en and "
+            f"{NAMESPACE}/ntrex/<xx>-en/{{test,train,test-large,dev,dev-small}}, {NAMESPACE}/xquad-r/<xx>-en and "
             f"{NAMESPACE}/multi30k/<xx>-en/test2016, {NAMESPACE}/tatoeba/<xx>-en, "
             f"{NAMESPACE}/{{xnli,mtop,flores}}/<xx>-en/<split>, each with /sample-<n> or /<perturbation>-<rate> "
             f"(python -m optical_ir.perturb --list); any ir_datasets id works too."

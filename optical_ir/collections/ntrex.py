@@ -13,12 +13,17 @@ NTREX-128 (Federmann et al., 2022) holds 1,997 English news sentences from 123 a
 The 123 articles are split deterministically into disjoint halves: ranked by the md5 of
 their id, even ranks are ``test`` (62 articles), odd ranks ``train`` (61). ``test`` and
 ``train`` hold only their own articles' passages and sentences; the bitext loader uses
-``train`` articles only. ``dev`` is a held-out fifth of the train articles (every fifth
-train article in md5 rank, 13 articles): its queries are their sentences, its documents
-their passages only. Training that holds the dev articles out of its bitext
-(``optical_ir.distill --holdout``) selects its settings on ``dev`` without seeing ``test``,
-and without the passages of the articles it trained on among the documents (those would
-attract the queries of a student fitted to them, and penalise training). ``test-large`` adds
+``train`` articles only. ``dev`` holds out two fifths of the train articles (of every five
+in md5 rank, the first and the third: 25 articles, 356 sentences): its queries are their
+sentences, its documents their passages plus unjudged MAFAND-MT English news passages (as
+``test-large``'s) up to the passage count of ``test`` (351), so that a query has as many
+passages to get wrong as on ``test``. Training that holds the dev articles out of its
+bitext (``optical_ir.distill --holdout``) selects its settings on ``dev`` without seeing
+``test``, and without the passages of the articles it trained on among the documents (those
+would attract the queries of a student fitted to them, and penalise training).
+``dev-small`` is the first version of ``dev``: the first of every five train articles alone
+(13 articles, 186 sentences) and their 65 passages, without distractors; it did not track
+``test`` (it favoured no training at all) and is kept for quick tests. ``test-large`` adds
 unjudged English news passages from the
 English side of the MAFAND-MT dev and test sets (three consecutive sentences each,
 deduplicated, none equal to an NTREX sentence, non-English lines — a few are French — left
@@ -52,8 +57,8 @@ from ..ntrex_files import (  # noqa: F401 - re-exported: the files' readers are 
 )
 from ._base import NAMESPACE, Built, language_dataset, register, register_pattern
 
-Split = Literal["train", "test", "test-large", "dev"]
-SPLITS: tuple[Split, ...] = ("test", "train", "test-large", "dev")
+Split = Literal["train", "test", "test-large", "dev", "dev-small"]
+SPLITS: tuple[Split, ...] = ("test", "train", "test-large", "dev", "dev-small")
 PASSAGE_SENTENCES = 3
 LARGE_SIZE = 10_000
 QRELS_DEFS = {
@@ -162,9 +167,9 @@ def distractors() -> tuple[NtrexDoc, ...]:
 def build(code: str, split: Split) -> Built:
     """Documents, queries and qrels of ``optical-ir/ntrex/<code>-en/<split>``."""
     code = ntrex_code(code)
-    base: Literal["train", "test"] = "train" if split in ("train", "dev") else "test"
+    base: Literal["train", "test"] = "train" if split in ("train", "dev", "dev-small") else "test"
     docs, where = passages(base)
-    dev = dev_articles() if split == "dev" else None
+    dev = dev_articles(small=split == "dev-small") if split in ("dev", "dev-small") else None
     if dev is not None:
         docs = tuple(d for d in docs if d.article in dev)
     article_docs: dict[str, list[str]] = {}
@@ -180,8 +185,9 @@ def build(code: str, split: Split) -> Built:
         for doc_id in article_docs[article_ids[i]]:
             qrels.append(TrecQrel(qid, doc_id, 2 if doc_id == where[i] else 1, "0"))
     if split == "test-large":
-        extra = distractors()[: max(0, LARGE_SIZE - len(docs))]
-        docs = docs + extra
+        docs = docs + distractors()[: max(0, LARGE_SIZE - len(docs))]
+    if split == "dev":  # as many passages as test: the held-out articles' and unjudged news
+        docs = docs + distractors()[: max(0, len(passages("test")[0]) - len(docs))]
     return Built(docs, queries, qrels)
 
 

@@ -78,6 +78,10 @@ def fingerprint(model_path: str) -> str:
     return str(model_path)
 
 
+CHUNK_ROWS = 4
+"""Rows of a batch that the top layers run at once (:meth:`TokenSide._top`)."""
+
+
 @cache
 def _bidirectional_mask() -> Any:
     """transformers 5's ``create_bidirectional_mask`` (the mask its attention implementation
@@ -133,8 +137,7 @@ class TokenSide:
                 for start in tqdm(range(0, len(todo), batch_size), desc="frozen layers", unit="batch"):
                     part = todo[start : start + batch_size]
                     batch = enc.tokenize(part, "query", self.max_length, special_tokens_mask=True)
-                    inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-                    states = enc.model(**inputs, output_hidden_states=True).hidden_states[depth]
+                    states = self._bottom(batch, depth)
                     for i, text in enumerate(part):
                         n = int(batch["attention_mask"][i].sum())
                         out[text] = (states[i, :n].float().cpu().clone(), batch["attention_mask"][i, :n].cpu(),
@@ -170,7 +173,38 @@ class TokenSide:
                       batch["input_ids"])
 
     def _top(self, hidden: Any, mask: Any) -> Any:
-        """The top layers over the frozen trunk's output ``hidden``."""
+        """The top layers over the frozen trunk's output ``hidden``, by groups of similar length.
+
+        The rows are sorted by length and run :data:`CHUNK_ROWS` at a time, each group cut
+        to its longest row, so that a batch of short sentences is not padded to the
+        longest one (a batch of NTREX sentences is padded to 1.7 × its tokens). A token
+        attends only to its own sentence's tokens, so a real token's output is the one the
+        whole batch would give (up to float rounding). Padding holds no mass and no pooling
+        weight, so no loss reads it.
+        """
+        import torch
+
+        lengths = mask.sum(1)
+        if hidden.shape[0] <= CHUNK_ROWS or int(lengths.min()) == hidden.shape[1]:
+            return self._layers(hidden, mask)
+        order = torch.argsort(lengths, stable=True)
+        parts = []
+        for group in order.split(CHUNK_ROWS):
+            n = int(lengths[group].max())
+            out = self._layers(hidden[group, :n], mask[group, :n])
+            parts.append(torch.nn.functional.pad(out, (0, 0, 0, hidden.shape[1] - n)))
+        return torch.cat(parts)[torch.argsort(order)]
+
+    def _bottom(self, batch: Any, depth: int) -> Any:
+        """The output of the first ``depth`` layers (the model's ``hidden_states[depth]``,
+        without running the layers above)."""
+        model = self.encoder.model
+        extra = {"token_type_ids": batch["token_type_ids"]} if "token_type_ids" in batch else {}
+        hidden = model.embeddings(input_ids=batch["input_ids"], **extra)
+        return self._layers(hidden, batch["attention_mask"], self.layers()[:depth])
+
+    def _layers(self, hidden: Any, mask: Any, layers: Any = None) -> Any:
+        """``layers`` (default: the top ones) over ``hidden`` as one batch."""
         import torch
 
         model = self.encoder.model
@@ -179,7 +213,7 @@ class TokenSide:
             layer_mask = create_bidirectional_mask(config=model.config, inputs_embeds=hidden, attention_mask=mask)
         else:  # transformers 4: the classic additive mask
             layer_mask = (1.0 - mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
-        for layer in self.layers()[-self.top_layers :]:  # type: ignore[operator]
+        for layer in self.layers()[-self.top_layers :] if layers is None else layers:  # type: ignore[operator]
             out = layer(hidden, attention_mask=layer_mask)
             hidden = out[0] if isinstance(out, tuple) else out
         return hidden

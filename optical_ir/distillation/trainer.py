@@ -26,6 +26,7 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,8 @@ def _prepare_output(out: Path, config: DistillConfig, overwrite: bool) -> dict[s
 
 
 def distill(config: DistillConfig, output: str | os.PathLike[str], device: str = "cpu",
-            validate: bool = False, overwrite: bool = False, save_model: bool = True) -> Path:
+            validate: bool = False, overwrite: bool = False, save_model: bool = True,
+            track: Sequence[str] = ()) -> Path:
     """Train a student with ``config`` into the model directory ``output``; return it.
 
     A finished student with the same configuration is returned as it is; an unfinished one
@@ -120,7 +122,10 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
     after each epoch on the train-article collection (``optical-ir/ntrex/<xx>-en/train``;
     with ``config.holdout``, on the held-out ``…/dev``) and keeps the best epoch.
     ``save_model=False`` writes no weights and no checkpoints, only ``optical_ir-distill.json``
-    (its per-epoch metrics): for settings searches, which need the metrics alone.
+    (its per-epoch metrics): for settings searches, which need the metrics alone. ``track``
+    names more NTREX splits scored after each epoch the same way (``<split>_AP`` in the
+    history; e.g. ``test``, to measure how well the validation split tracks it), never used
+    to choose an epoch.
     """
     import torch
     from tqdm.auto import tqdm
@@ -212,6 +217,7 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
 
     split = "dev" if config.holdout else "train"
     evaluator = RetrievalMAP(teacher, config.languages, split=split) if validate else None
+    trackers = {name: RetrievalMAP(teacher, config.languages, split=name) for name in track}
     best = max((h for h in history if "val_AP" in h), key=lambda h: h["val_AP"], default=None)
     for epoch in range(first_epoch, config.epochs):
         order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(config.seed + epoch)).tolist()
@@ -259,9 +265,11 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
                                   "seconds": round(seconds, 1), "pairs_per_second": round(len(pairs) / seconds, 2)}
         if policy.monolingual_share() > 0:
             record["monolingual_batches"] = monolingual
-        if evaluator is not None:
+        if evaluator is not None or trackers:
             student.model.eval()
-            record["val_AP"] = evaluator(student)
+            if evaluator is not None:
+                record["val_AP"] = evaluator(student)
+            record.update({f"{name}_AP": score(student) for name, score in trackers.items()})
             student.model.train()
         history.append(record)
         if save_model:

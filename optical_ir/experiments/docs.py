@@ -12,7 +12,8 @@ A Markdown page marks where a generated block goes::
 
 The source ``placeholders`` gives the table of
 :data:`~optical_ir.experiments.schema.PLACEHOLDERS`. A ``.md`` source gives its
-``table=N``-th Markdown table (1-based), its ``bullets`` (the lines that start with
+``table=N``-th Markdown table (1-based; ``keep=a,b`` keeps only the rows whose first
+cell is ``a`` or ``b``), its ``bullets`` (the lines that start with
 ``- ``), or the whole file; a ``.csv`` source gives a pivot table:
 ``rows`` and ``columns`` name columns of the CSV, ``value`` the cell, and every other
 ``key=value`` keeps the rows where that column has that value. :func:`render` fills every
@@ -86,7 +87,15 @@ def generate(spec: str, root: Path) -> str:
         n = int(options["table"])
         if not 1 <= n <= len(tables):
             raise ConfigError(f"include: {path} has {len(tables)} tables, not {n}")
-        return tables[n - 1]
+        table = tables[n - 1]
+        if "keep" in options:  # only these rows (by their first cell), in the table's order, under its header
+            keep = set(options["keep"].split(","))
+            lines = table.splitlines()
+            found = {line.split("|")[1].strip() for line in lines[2:]}
+            if keep - found:
+                raise ConfigError(f"include: table {n} of {path} has no rows {sorted(keep - found)}")
+            table = "\n".join(lines[:2] + [x for x in lines[2:] if x.split("|")[1].strip() in keep]) + "\n"
+        return table
     if "bullets" in flags:
         return "".join(line + "\n" for line in text.splitlines() if line.startswith("- "))
     return text if text.endswith("\n") else text + "\n"

@@ -19,6 +19,7 @@ The report settings live in the reproduction config (``report:``)::
       ceiling: english                       # the condition whose 'en' run is the ceiling
       improvement: {system: dense-optical, over: [bm25-qt, bm25-psq]}
       plot: [bm25, bm25-psq, dense-zeroshot, dense-optical]   # default: every multilingual condition
+      pairs: [[dense-optical, dense-msekd]]   # head to head: per language and per group (pooled)
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..significance import Comparison, compare
+from ..significance import Comparison, compare, compare_pairs
 
 SYMBOLS = ("†", "‡", "§", "¶")
 LATEX_SYMBOLS = ("\\dag", "\\ddag", "\\S", "\\P")
@@ -73,6 +74,8 @@ class Report:
         for baseline in self.baselines:
             self.comparisons += compare(per_query, self.conditions, baseline, self.languages)
         self._sig = {(c.system, c.baseline, c.lang): c for c in self.comparisons}
+        pairs = [(a, b) for a, b in self.settings.get("pairs") or [] if a in self.conditions and b in self.conditions]
+        self.pairs = compare_pairs(per_query, pairs, self.groups)
 
     # -- numbers ----------------------------------------------------------------------------
     def average(self, condition: str, group: str) -> float | None:
@@ -147,6 +150,29 @@ class Report:
         gap = self.gap_markdown()
         if gap:
             buf.write("\n" + gap)
+        pairs = self.pairs_markdown()
+        if pairs:
+            buf.write("\n" + pairs)
+        return buf.getvalue()
+
+    def pairs_markdown(self) -> str:
+        """The head-to-head pairs: the difference system − baseline of the headline measure on
+        each language and, pooled over its queries, on each group; * where Holm-significant."""
+        if not self.pairs:
+            return ""
+        found = {(c.system, c.baseline, c.lang): c for c in self.pairs}
+        columns = [x for g, langs in self.groups.items() for x in [*langs, *([f"{g} (pooled)"] if g else [])]]
+        columns = [x for x in columns if any(c.lang == x for c in self.pairs)]
+        buf = io.StringIO()
+        buf.write(f"Head to head: {self.measure} of system minus baseline; * significant (paired t-test, Holm over "
+                  f"the pairs of each column, p < {self.alpha}; a group pools its languages' queries)\n\n")
+        buf.write("| system | baseline | " + " | ".join(columns) + " |\n|" + "---|" * (len(columns) + 2) + "\n")
+        for system, baseline in dict.fromkeys((c.system, c.baseline) for c in self.pairs):
+            cells = []
+            for x in columns:
+                c = found.get((system, baseline, x))
+                cells.append("–" if c is None else f"{c.difference:+.4f}{'*' if c.significant(self.alpha) else ''}")
+            buf.write(f"| {system} | {baseline} | " + " | ".join(cells) + " |\n")
         return buf.getvalue()
 
     def groups_markdown(self) -> str:
@@ -269,6 +295,6 @@ def write_all(report: Report, out_dir: str | Path) -> None:
             f.write(groups)
     with atomic_write(out / "table.tex") as f:
         f.write(report.latex())
-    write_significance(report.comparisons, out / "significance.csv")
+    write_significance(report.comparisons + report.pairs, out / "significance.csv")
     if report.scores:
         report.plot(out / "map.png")

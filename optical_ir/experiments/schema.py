@@ -116,6 +116,8 @@ class ReportSettings(_Strict):
     ceiling: str | None = None
     improvement: Improvement | None = None
     plot: list[str] | None = None
+    pairs: list[tuple[str, str]] | None = None
+    """``[system, baseline]`` pairs tested head to head on each language and group (pooled)."""
     scaling: Scaling | None = None
 
 

@@ -64,7 +64,8 @@ def _config(grid: dict[str, Any], variant: str, lang: str, **changes: Any) -> An
                                     **changes})
 
 
-def _job(config_dict: dict[str, Any], output: str, device: str, validate: bool, threads: int) -> dict[str, Any]:
+def _job(config_dict: dict[str, Any], output: str, device: str, validate: bool, threads: int,
+         track: Sequence[str] = ()) -> dict[str, Any]:
     """Train one student in a worker process; return its saved training record.
 
     Validated students (the selection) keep only their metrics; final ones their weights,
@@ -77,22 +78,23 @@ def _job(config_dict: dict[str, Any], output: str, device: str, validate: bool, 
     from ..distillation import DistillConfig, distill, read_distill_info
 
     torch.set_num_threads(threads)
-    distill(DistillConfig.from_dict(config_dict), output, device=device, validate=validate, save_model=not validate)
+    distill(DistillConfig.from_dict(config_dict), output, device=device, validate=validate, save_model=not validate,
+            track=track)
     shutil.rmtree(Path(output) / "checkpoints", ignore_errors=True)
     return read_distill_info(output) or {}
 
 
 def _run_jobs(jobs: list[tuple[dict[str, Any], str, bool]], device: str, workers: int,
-              threads: int) -> list[dict[str, Any]]:
+              threads: int, track: Sequence[str] = ()) -> list[dict[str, Any]]:
     from tqdm.auto import tqdm
 
     if workers <= 1:
-        return [_job(c, o, device, v, threads) for c, o, v in tqdm(jobs, desc="students", unit="student")]
+        return [_job(c, o, device, v, threads, track) for c, o, v in tqdm(jobs, desc="students", unit="student")]
     import multiprocessing
 
     out: list[dict[str, Any]] = [{} for _ in jobs]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_job, c, o, device, v, threads): i for i, (c, o, v) in enumerate(jobs)}
+        futures = {pool.submit(_job, c, o, device, v, threads, track): i for i, (c, o, v) in enumerate(jobs)}
         for f in tqdm(as_completed(futures), total=len(jobs), desc="students", unit="student"):
             out[futures[f]] = f.result()
     return out
@@ -108,21 +110,27 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]])
 
 
 def select(grid: dict[str, Any], output_dir: Path, languages: Sequence[str], device: str = "cpu",
-           workers: int = 1, threads: int = 2) -> dict[str, Any]:
-    """Train every variant with holdout and validation; return the selection per method."""
+           workers: int = 1, threads: int = 2, track: Sequence[str] = ()) -> dict[str, Any]:
+    """Train every variant with holdout and validation; return the selection per method.
+
+    ``track`` names more NTREX splits (e.g. ``test``, ``dev-small``) that every candidate
+    is scored on after each epoch too, for :func:`rank_agreement` alone: the selection reads
+    the validation split only.
+    """
     names = [(v, lang) for v in grid["variants"] for lang in languages]
     jobs = [(_config(grid, v, lang, holdout=True).to_dict(), str(output_dir / "select" / v / lang), True)
             for v, lang in names]
-    infos = _run_jobs(jobs, device, workers, threads)
+    infos = _run_jobs(jobs, device, workers, threads, track)
     rows = []
     for (variant, lang), info in zip(names, infos, strict=True):
         method = _config(grid, variant, lang).method
         for h in info.get("history", []):
-            rows.append([variant, method, lang, h["epoch"], h.get("val_AP"), round(h["loss"], 6), h["seconds"]])
-    _write_csv(output_dir / "validation.csv", ["variant", "method", "lang", "epoch", "val_AP", "loss", "seconds"],
-               rows)
+            rows.append([variant, method, lang, h["epoch"], h.get("val_AP"), round(h["loss"], 6), h["seconds"],
+                         *(h.get(f"{name}_AP") for name in track)])
+    _write_csv(output_dir / "validation.csv", ["variant", "method", "lang", "epoch", "val_AP", "loss", "seconds",
+                                               *(f"{name}_AP" for name in track)], rows)
     mean: dict[tuple[str, str, int], list[float]] = {}
-    for variant, method, _, epoch, val, _, _ in rows:
+    for variant, method, _, epoch, val, *_ in rows:
         mean.setdefault((method, variant, epoch), []).append(val)
     selected: dict[str, Any] = {}
     for (method, variant, epoch), vals in sorted(mean.items()):
@@ -134,10 +142,48 @@ def select(grid: dict[str, Any], output_dir: Path, languages: Sequence[str], dev
                                 "settings": grid["variants"][variant]}
     from ..files import atomic_write
 
+    record: dict[str, Any] = {"languages": list(languages), "base": grid["base"], "selected": selected}
+    if track:
+        record["rank_agreement"] = rank_agreement(output_dir / "validation.csv", languages)
     with atomic_write(output_dir / "selected.json") as f:
-        json.dump({"languages": list(languages), "base": grid["base"], "selected": selected}, f, indent=2)
+        json.dump(record, f, indent=2)
         f.write("\n")
     return selected
+
+
+def rank_agreement(validation_csv: str | os.PathLike[str], languages: Sequence[str]) -> dict[str, Any]:
+    r"""How well the validation split ranks the candidates as each tracked split does.
+
+    A candidate is a (variant, epoch); its score on a split is its MAP averaged over
+    ``languages``. For each tracked split (a ``<split>_AP`` column of ``validation.csv``),
+    Kendall's :math:`\tau_b` between the candidates' validation and tracked scores (scipy),
+    its p-value, and whether the candidate best on validation is the best on the tracked
+    split (``top_agrees``), with the tracked score of each split's own best.
+    """
+    from scipy.stats import kendalltau
+
+    with open(validation_csv, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    splits = [c[: -len("_AP")] for c in (rows[0] if rows else {}) if c.endswith("_AP") and c != "val_AP"]
+    columns = ["val", *splits]
+    scores: dict[tuple[str, int], dict[str, list[float]]] = {}
+    for r in rows:
+        if r["lang"] in languages and r["val_AP"]:
+            cell = scores.setdefault((r["variant"], int(r["epoch"])), {c: [] for c in columns})
+            for c in columns:
+                cell[c].append(float(r[f"{c}_AP"]))
+    mean = {k: {c: sum(v) / len(v) for c, v in cols.items()} for k, cols in scores.items()
+            if all(len(v) == len(languages) for v in cols.values())}
+    out: dict[str, Any] = {"candidates": len(mean)}
+    keys = sorted(mean)
+    for split in splits:
+        val, tracked = [mean[k]["val"] for k in keys], [mean[k][split] for k in keys]
+        tau, p = kendalltau(val, tracked) if len(keys) > 1 else (float("nan"), float("nan"))
+        by_val, by_tracked = max(keys, key=lambda k: mean[k]["val"]), max(keys, key=lambda k: mean[k][split])
+        out[split] = {"kendall_tau": round(float(tau), 4), "p": float(p), "top_agrees": by_val == by_tracked,
+                      "best_on_val": [by_val[0], by_val[1], round(mean[by_val][split], 4)],
+                      "best_on_split": [by_tracked[0], by_tracked[1], round(mean[by_tracked][split], 4)]}
+    return out
 
 
 def with_ablations(selected: dict[str, Any]) -> dict[str, Any]:
@@ -160,10 +206,15 @@ TEST_DATASET = "optical-ir/ntrex/{lang}-en/test"
 
 def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, languages: Sequence[str],
           first_stage_dir: str | None = None, device: str = "cpu", workers: int = 1, threads: int = 2,
-          teacher_ceiling: bool = True, run_suffix: str = ".trec", dataset: str = TEST_DATASET) -> Path:
+          teacher_ceiling: bool = True, run_suffix: str = ".trec", dataset: str = TEST_DATASET,
+          late_interaction: bool = False, name_suffix: str = "") -> Path:
     """Train each method's selected setting on all the bitext; write test runs and results.csv.
 
-    ``dataset`` is the test collection (``{lang}`` is filled in). A run that exists and is
+    ``dataset`` is the test collection (``{lang}`` is filled in). With ``late_interaction``
+    each student (and the zero-shot teacher) also searches the teacher's token index of the
+    collection by MaxSim (``maxsim-<condition>``, :mod:`optical_ir.retrieval.late`).
+    ``name_suffix`` is appended to every condition's name (its runs' files and tags, e.g.
+    ``dense-optical-cpu``), for students of another training mode. A run that exists and is
     newer than its student is evaluated, not made again, so that a rerun (one call per
     condition in ``reproduce/conditions.yaml``) encodes each student's queries once.
     """
@@ -171,7 +222,7 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
     from ..encoders import DenseEncoder
     from ..evaluation import evaluate
     from ..files import atomic_write
-    from ..retrieval import ExactDenseSearcher, RerankSearcher
+    from ..retrieval import ExactDenseSearcher, LateInteractionSearcher, RerankSearcher
     from ..topics import dataset_queries
     from ..trec import read_run, write_run
 
@@ -193,10 +244,11 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
     teacher = DenseEncoder(teacher_name, device=device)
 
     def path_of(condition: str, lang: str) -> Path:
-        return runs_dir / f"{condition}.{lang}{run_suffix}"
+        return runs_dir / f"{condition}{name_suffix}.{lang}{run_suffix}"
 
     def score(run: dict[str, dict[str, float]] | None, condition: str, lang: str, dataset: str) -> None:
         path = path_of(condition, lang)
+        condition += name_suffix
         if run is not None:
             write_run(run, path, condition)
         ev = evaluate(path, dataset)  # the run as written (scores at 6 decimals), as anyone re-evaluating it
@@ -217,6 +269,17 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
             passages[test] = ExactDenseSearcher.from_dataset(teacher, teacher, test)
         return passages[test].with_encoder(encoder)
 
+    tokens: dict[str, Any] = {}
+
+    def late(test: str, encoder: DenseEncoder) -> LateInteractionSearcher:
+        """MaxSim of ``encoder``'s query tokens over the teacher's token index of ``test``."""
+        if test not in tokens:
+            from ..indexes import token_index
+            from ..indexes.tokens import TokenIndex
+
+            tokens[test] = TokenIndex(token_index(test, teacher))
+        return LateInteractionSearcher(encoder, tokens[test])
+
     for lang in languages:
         test = dataset.format(lang=lang)
         topics = dataset_queries(test) or []
@@ -229,7 +292,8 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
         models = [("zeroshot", teacher_name)] if same else []
         models += [(condition_of(m), students[(m, lang)]) for m, _ in sorted(selected.items())]
         for suffix, model in models:
-            conditions = [f"dense-{suffix}"] + ([f"rerank-{suffix}"] if first is not None else [])
+            conditions = [f"dense-{suffix}"] + ([f"rerank-{suffix}"] if first is not None else []) \
+                + ([f"maxsim-{suffix}"] if late_interaction else [])
             if done([path_of(c, lang) for c in conditions], model):
                 for condition in conditions:
                     score(None, condition, lang, test)
@@ -240,6 +304,8 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
             if first is not None:
                 rerank = RerankSearcher(first, encoder, dense.docids, dense.vectors, depth=100)
                 score(rerank.batch_search(topics).run, f"rerank-{suffix}", lang, test)
+            if late_interaction:
+                score(late(test, encoder).batch_search(topics, 100).run, f"maxsim-{suffix}", lang, test)
     if teacher_ceiling:
         test = dataset.format(lang="en")
         score(searcher(test, teacher).batch_search(dataset_queries(test) or [], 100).run, "english", "en", test)
