@@ -205,7 +205,7 @@ def test_the_gpu_conditions_run_as_committed_with_device_cpu(tmp_path: Path) -> 
                                                              "settings": {"method": "optical"}}}}))
     ntrex = load_config(CONFIG).raw["collections"]["ntrex"]
     conditions = {}
-    for name in ("bm25", "dense-optical", "rerank-optical", "dense-tokkd", "maxsim-optical-cpu"):
+    for name in ("bm25", "dense-optical", "rerank-optical", "dense-tokkd"):
         cond = {k: v for k, v in ntrex["conditions"][name].items() if k != "expected"}
         commands = cond["command"] if isinstance(cond["command"], list) else [cond["command"]]
         cond["command"] = [c.replace("reproduce/tune/h100/selected.json", str(selected))
@@ -217,9 +217,15 @@ def test_the_gpu_conditions_run_as_committed_with_device_cpu(tmp_path: Path) -> 
         "dataset": "optical-ir/ntrex/{lang}-en/dev-small", "languages": {"low": ["sw"]}, "conditions": conditions}}}))
     [job] = [j for j in plan(load_config(config), tmp_path / "runs", device="cpu") if j.condition == "dense-optical"]
     assert job.device == "cpu" and "--device cpu" in job.command and "students-cpu" in job.command
+    # the CPU mode's conditions train with the same tune command (run end to end, tiny, by
+    # tests/test_tune.py::test_tune_cli_trains_the_top_layers_and_searches_by_maxsim)
+    cpu_jobs = plan(load_config(CONFIG), tmp_path / "runs", ["ntrex"], ["maxsim-optical-cpu"])
+    [cpu] = [j for j in cpu_jobs if j.lang == "sw"]
+    assert all(f in cpu.command for f in ("optical_ir.tune", "--train-layers 6", "--late-interaction",
+                                          "--name-suffix=-cpu", "--device cpu"))
     assert main(["--config", str(config), "--runs-dir", str(tmp_path / "runs"), "--device", "cpu"]) == 0
     first_stage = read_run(tmp_path / "runs" / "ntrex" / "bm25.sw.trec.gz")
-    for name in ("dense-optical", "rerank-optical", "dense-tokkd", "maxsim-optical-cpu"):  # the CPU mode's too
+    for name in ("dense-optical", "rerank-optical", "dense-tokkd"):
         run = read_run(tmp_path / "runs" / "ntrex" / f"{name}.sw.trec.gz")
         # dense: every query; rerank: the queries BM25 found something for, its passages reordered
         if name.startswith("rerank"):
@@ -229,8 +235,7 @@ def test_the_gpu_conditions_run_as_committed_with_device_cpu(tmp_path: Path) -> 
         with gzip.open(tmp_path / "runs" / "ntrex" / f"{name}.sw.trec.gz", "rt") as f:
             assert f.readline().split()[-1] == name  # run tag = condition
     rows = read_results(tmp_path / "runs" / "ntrex" / "results.csv")
-    assert {r["condition"] for r in rows} == {"bm25", "dense-optical", "rerank-optical", "dense-tokkd",
-                                              "maxsim-optical-cpu"}
+    assert {r["condition"] for r in rows} == {"bm25", "dense-optical", "rerank-optical", "dense-tokkd"}
 
 
 def test_scaling_config_parses_and_plans_every_size() -> None:
