@@ -74,19 +74,10 @@ def compare(per_query: Mapping[tuple[str, str], Mapping[str, float]], systems: S
     ``per_query`` maps (condition, language) to query id → score. Holm's correction runs
     over the systems compared on one language.
     """
+    pairs = [(s, baseline) for s in systems if s != baseline]
     out: list[Comparison] = []
     for lang in languages:
-        base = per_query.get((baseline, lang))
-        if base is None:
-            continue
-        found = [(s, per_query[(s, lang)]) for s in systems if s != baseline and (s, lang) in per_query]
-        if not found:
-            continue
-        tests = [paired_t(scores, base) for _, scores in found]
-        adjusted = holm([p for p, _ in tests])
-        for (system, scores), (p, n), p_adj in zip(found, tests, adjusted, strict=True):
-            out.append(Comparison(system, baseline, lang, sum(scores.values()) / len(scores),
-                                  sum(base.values()) / len(base), p, p_adj, n))
+        out += _tested(per_query, pairs, lang)
     return out
 
 
@@ -127,12 +118,12 @@ def compare_pairs(per_query: Mapping[tuple[str, str], Mapping[str, float]], pair
     for gname, langs in groups.items():
         for lang in langs:
             out += _tested(per_query, pairs, lang)
+        if not gname or len(langs) < 2:
+            continue
         label = f"{gname} (pooled)"
-        pooled: dict[tuple[str, str], dict[str, float]] = {}
-        for pair in pairs:
-            for cond in pair:
-                if gname and len(langs) > 1 and all((cond, x) in per_query for x in langs):
-                    pooled[(cond, label)] = {f"{x}:{q}": v for x in langs for q, v in per_query[(cond, x)].items()}
+        pooled = {(cond, label): {f"{x}:{q}": v for x in langs for q, v in per_query[(cond, x)].items()}
+                  for cond in dict.fromkeys(c for pair in pairs for c in pair)
+                  if all((cond, x) in per_query for x in langs)}
         out += _tested(pooled, pairs, label)
     return out
 
