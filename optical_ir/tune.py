@@ -50,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "over the teacher's token index (runs maxsim-<condition>)")
     parser.add_argument("--name-suffix", default="", help="append this to the name (file and run tag) of every "
                         "final run, e.g. -cpu: dense-optical-cpu")
+    parser.add_argument("--methods", nargs="+", metavar="METHOD",
+                        help="train and test only these methods' final students (e.g. mse optical; default: every "
+                        "selected method and its ablations)")
     parser.add_argument("--track", nargs="+", default=[], metavar="SPLIT",
                         help="also score every candidate of the selection on these NTREX splits after each epoch "
                         "(e.g. test dev-small), to measure how well dev ranks them (selected.json: rank_agreement); "
@@ -101,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.final or args.selected:
         final(grid, selected, out, languages, args.first_stage_dir, args.device, args.workers, args.threads,
               teacher_ceiling=args.ceiling, run_suffix=args.run_suffix, dataset=args.dataset,
-              late_interaction=args.late_interaction, name_suffix=args.name_suffix)
+              late_interaction=args.late_interaction, name_suffix=args.name_suffix, methods=args.methods)
     print(f"done in {time.time() - start:.0f} s → {out}", file=sys.stderr)
     return 0
 

@@ -299,3 +299,27 @@ def test_by_resource_groups_need_a_declared_level_only_there(monkeypatch) -> Non
     monkeypatch.setattr(languages, "_declared", {})
     languages.declare("kab", "low")
     assert groups_of({"languages": {"by-resource": ["sw", "kab"]}}) == {"low": ["sw", "kab"]}
+
+
+def test_breadth_covers_the_low_resource_languages_and_its_summary_regenerates(tmp_path: Path) -> None:
+    """reproduce/breadth.yaml: every language low-resource, the defaults among them, the
+    students on a subset; the committed results check, and across.md regenerates from them."""
+    from optical_ir.experiments.across import write_across
+    from optical_ir.languages import get_language
+
+    config = load_config(ROOT / "reproduce" / "breadth.yaml")
+    jobs = plan(config, Path("runs/breadth"))
+    langs = {j.lang for j in jobs if j.condition == "dense-zeroshot"}
+    students = {j.lang for j in jobs if j.condition == "maxsim-optical-cpu"}
+    assert len(langs) == 59 and {"sw", "so", "ha", "yo"} <= students < langs
+    assert all(get_language(x).resource == "low" for x in langs)
+    rows = read_results(ROOT / "runs" / "breadth" / "ntrex" / "results.csv")
+    assert check(config, rows)
+    across = config.model.report.across
+    assert across is not None
+    scores = {(r["condition"], r["lang"]): r["value"] for r in rows if r["measure"] == "AP"}
+    order = config.model.collections["ntrex"].languages["low"]
+    write_across(order, scores, across.model_dump(), tmp_path, "AP", config.model.report.alpha)
+    committed = ROOT / "runs" / "breadth" / "ntrex"
+    for name in ("across.md", "languages.md", "across.csv"):
+        assert (tmp_path / name).read_text() == (committed / name).read_text(), name

@@ -60,3 +60,48 @@ def test_pairs_are_tested_per_language_and_pooled_over_a_group() -> None:
     table = Report(coll, scores, per_query, {"pairs": [["a", "b"], ["c", "b"], ["a", "missing"]]}).pairs_markdown()
     assert "| a | b | +0.0200* | -0.0200* | +0.0000 |" in table and "| c | b | +0.0000 | – | – |" in table
     assert "missing" not in table
+
+
+def test_wilcoxon_over_languages_matches_scipy() -> None:
+    from scipy.stats import wilcoxon as scipy_wilcoxon
+
+    from optical_ir.significance import wilcoxon
+
+    a = {"sw": 0.50, "so": 0.45, "ha": 0.44, "yo": 0.41, "am": 0.30, "zu": 0.33, "xx": 0.9}
+    b = {"sw": 0.46, "so": 0.40, "ha": 0.45, "yo": 0.35, "am": 0.28, "zu": 0.20}
+    w, p, n = wilcoxon(a, b)
+    d = [a[x] - b[x] for x in sorted(b)]
+    assert n == 6 and (w, p) == pytest.approx((scipy_wilcoxon(d).statistic, scipy_wilcoxon(d).pvalue))
+    assert wilcoxon(a, a) == (0.0, 1.0, 7)
+    with pytest.raises(ValueError, match="at least 2 common units"):
+        wilcoxon({"sw": 0.1}, {"sw": 0.2, "so": 0.3})
+
+
+def test_across_languages_summary_wins_pairs_and_predictors(tmp_path) -> None:
+    from optical_ir.experiments.across import write_across
+
+    langs = ["sw", "so", "ha", "yo", "am", "my", "km", "ti"]
+    zero = dict(zip(langs, [0.46, 0.37, 0.39, 0.34, 0.20, 0.15, 0.18, 0.10], strict=True))
+    # PSQ wins where the encoder knows the language least (the non-Latin scripts here)
+    psq = dict(zip(langs, [0.44, 0.40, 0.42, 0.37, 0.30, 0.26, 0.28, 0.25], strict=True))
+    student = {"sw": 0.49, "so": 0.45}
+    scores = {**{("zero", x): v for x, v in zero.items()}, **{("psq", x): v for x, v in psq.items()},
+              **{("student", x): v for x, v in student.items()}}
+    settings = {"rank_by": "zero", "systems": ["psq", "zero", "student", "absent"],
+                "pairs": [["zero", "psq"], ["student", "zero"], ["absent", "zero"]], "contests": [["zero", "psq"]]}
+    across = write_across(langs, scores, settings, tmp_path)
+    assert across.systems == ["psq", "zero", "student"] and across.full == ["psq", "zero"]
+    assert across.ranked[:2] == ["sw", "ha"] and across.ranked[-1] == "ti"
+    assert across.wins("zero") == 1 and across.wins("psq") == 7 and across.wins("student") is None
+    zp, sz = across.pairs  # 'absent' has no runs: no test
+    assert (zp.n, zp.wins, zp.losses) == (8, 1, 7) and zp.mean_difference == pytest.approx(-0.06625)
+    assert sz.n == 2 and sz.p_holm >= sz.p
+    pred = across.predictors("zero", "psq")
+    assert pred["rho"] > 0.9 and pred["n"] == 8  # the better the encoder knows a language, the less PSQ wins by
+    assert len(pred["groups"]["script"]["Latin"]) == 4
+    summary = (tmp_path / "across.md").read_text(encoding="utf-8")
+    assert "| psq | 8 | 0.3400 | 0.3350 | 7 |" in summary and "| student | 2 | 0.4700 | 0.4700 | – |" in summary
+    assert "| zero | psq | 8 | -0.066" in summary and "Spearman" in summary
+    table = (tmp_path / "languages.md").read_text(encoding="utf-8")
+    assert "| 1 | sw | Swahili | Latn | Niger-Congo | 0.4400 | **0.4600** | 0.4900 | zero |" in table
+    assert (tmp_path / "ranked.png").stat().st_size > 0 and (tmp_path / "across.csv").is_file()

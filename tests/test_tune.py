@@ -115,6 +115,29 @@ def test_tune_cli_trains_the_top_layers_and_searches_by_maxsim(tmp_path: Path) -
         assert ev.aggregates["AP"] == pytest.approx(got[(condition, "AP")], abs=1e-4)
 
 
+def test_final_trains_only_the_methods_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--methods mse optical (the breadth config's students): the ablations are not trained."""
+    from optical_ir.errors import ConfigError
+    from optical_ir.experiments import tuning
+
+    grid = _grid(tmp_path)
+    selected = {"mse": {"variant": "mse", "epochs": 1, "val_AP": 0.1},
+                "optical": {"variant": "optical-a", "epochs": 1, "val_AP": 0.1}}
+    trained: list[str] = []
+
+    def jobs(planned, *_args):  # what would be trained, then stop before any training
+        trained.extend(config["method"] for config, _, _ in planned)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tuning, "_run_jobs", jobs)
+    with pytest.raises(KeyboardInterrupt):
+        final(grid, selected, tmp_path, ["sw", "so"], methods=["mse", "optical"])
+    assert sorted(trained) == ["mse", "mse", "optical", "optical"]
+    assert set(json.loads((tmp_path / "final.json").read_text())["trained"]) == {"mse", "optical"}
+    with pytest.raises(ConfigError, match=r"--methods infonce: not selected \(the selection has mse, optical, "):
+        final(grid, selected, tmp_path, ["sw"], methods=["mse", "infonce"])
+
+
 def test_rank_agreement_is_kendalls_tau_over_the_candidates(tmp_path: Path) -> None:
     from scipy.stats import kendalltau
 

@@ -262,12 +262,20 @@ class Report:
         ax.set_title(str(self.coll.get("dataset", "")).replace("{lang}", "<xx>"), fontsize=9)
         ax.legend(fontsize=7, ncol=2, loc="upper right")
         ax.set_ylim(0, max([ceiling or 0.0] + [v for v in self.scores.values()]) * 1.25)
-        fig.tight_layout()
-        out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=120, metadata={"Software": None})
-        plt.close(fig)
-        return out
+        return save_figure(fig, path)
+
+
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Lay out ``fig``, write it as a PNG without a timestamp or version (reruns give the same
+    bytes) at ``path`` and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120, metadata={"Software": None})
+    plt.close(fig)
+    return out
 
 
 def write_significance(comparisons: Sequence[Comparison], path: str | Path) -> None:

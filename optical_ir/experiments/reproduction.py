@@ -20,7 +20,8 @@ For every collection this writes into ``runs/<collection>/``:
   run that a rerun would take for finished;
 * ``results.csv`` — ``collection,condition,lang,measure,value,n_queries``;
 * ``table.md``, ``table.tex``, ``significance.csv``, ``map.png`` — the paper-style tables
-  (:mod:`optical_ir.experiments.report`);
+  (:mod:`optical_ir.experiments.report`); with ``report.across``, the comparison over the
+  languages (:mod:`optical_ir.experiments.across`);
 * ``config.yaml`` — the part of the config that produced them.
 
 A run file that exists, made by a condition whose settings have not changed since, is not
@@ -362,6 +363,13 @@ def report_collection(config: Config, runs_dir: Path, collection: str) -> list[d
         from .scaling import write_scaling
 
         write_scaling(groups_of(coll.model_dump()), per_query, config.model.report.scaling.model_dump(), out)
+    if config.model.report.across:
+        from .across import write_across
+        from .report import groups_of
+
+        languages = [x for g in groups_of(coll.model_dump()).values() for x in g]
+        write_across(languages, scores, config.model.report.across.model_dump(), out, headline,
+                     config.model.report.alpha)
     return rows
 
 

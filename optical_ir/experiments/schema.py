@@ -108,6 +108,19 @@ class Scaling(_Strict):
     methods: dict[str, dict[str, str]]
 
 
+class Across(_Strict):
+    """The comparison across many languages (:mod:`optical_ir.experiments.across`)."""
+
+    rank_by: str
+    """The condition whose MAP orders the languages (the zero-shot encoder: where it knows a language)."""
+    systems: list[str]
+    pairs: list[tuple[str, str]] = []
+    """``[system, baseline]`` pairs tested over languages (Wilcoxon signed-rank on per-language MAP)."""
+    contests: list[tuple[str, str]] = []
+    """``[a, b]`` pairs: which of the two wins on each language, and what (script, family, ``rank_by``'s
+    MAP) predicts it."""
+
+
 class ReportSettings(_Strict):
     """The tables' settings (:mod:`optical_ir.experiments.report`)."""
 
@@ -119,6 +132,7 @@ class ReportSettings(_Strict):
     pairs: list[tuple[str, str]] | None = None
     """``[system, baseline]`` pairs tested head to head on each language and group (pooled)."""
     scaling: Scaling | None = None
+    across: Across | None = None
 
 
 class ReproductionConfig(_Strict):

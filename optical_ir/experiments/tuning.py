@@ -42,6 +42,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
+
 
 def condition_of(method: str) -> str:
     """The condition suffix of a method's runs (``dense-<suffix>``, ``rerank-<suffix>``)."""
@@ -207,7 +209,7 @@ TEST_DATASET = "optical-ir/ntrex/{lang}-en/test"
 def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, languages: Sequence[str],
           first_stage_dir: str | None = None, device: str = "cpu", workers: int = 1, threads: int = 2,
           teacher_ceiling: bool = True, run_suffix: str = ".trec", dataset: str = TEST_DATASET,
-          late_interaction: bool = False, name_suffix: str = "") -> Path:
+          late_interaction: bool = False, name_suffix: str = "", methods: Sequence[str] | None = None) -> Path:
     """Train each method's selected setting on all the bitext; write test runs and results.csv.
 
     ``dataset`` is the test collection (``{lang}`` is filled in). With ``late_interaction``
@@ -217,6 +219,8 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
     ``dense-optical-cpu``), for students of another training mode. A run that exists and is
     newer than its student is evaluated, not made again, so that a rerun (one call per
     condition in ``reproduce/conditions.yaml``) encodes each student's queries once.
+    ``methods`` keeps only those methods' students (default: every selected method and its
+    ablations).
     """
     from ..distillation import DistillConfig
     from ..encoders import DenseEncoder
@@ -227,6 +231,12 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
     from ..trec import read_run, write_run
 
     selected = with_ablations(selected)
+    if methods is not None:
+        unknown = sorted(set(methods) - set(selected))
+        if unknown:
+            raise ConfigError(f"--methods {' '.join(unknown)}: not selected (the selection has "
+                              f"{', '.join(sorted(selected))})")
+        selected = {m: s for m, s in selected.items() if m in methods}
     with atomic_write(output_dir / "final.json") as f:
         json.dump({"languages": list(languages), "base": grid["base"], "trained": selected}, f, indent=2)
         f.write("\n")

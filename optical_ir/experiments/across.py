@@ -1,0 +1,238 @@
+r"""The comparison across many languages: where each system wins, and whether it holds.
+
+A table of four languages says little about a fifth; over dozens of languages the unit of
+evidence is the language. From the per-language MAP of a collection's systems this writes,
+into ``runs/<collection>/``:
+
+* ``languages.md`` — a row per language, ordered by the MAP of ``rank_by`` (the zero-shot
+  encoder: how well the multilingual model knows the language), with its script and family,
+  every system's MAP and the language's winner;
+* ``across.md`` — per system: the languages it has runs on, its mean and median MAP, and the
+  number of languages on which it is best (among the systems that have runs on every
+  language); then, per pair ``(A, B)``, the Wilcoxon signed-rank test over the languages
+  both have (:func:`optical_ir.significance.wilcoxon`, Holm over the pairs), with the mean
+  and median of :math:`d_l = \mathrm{MAP}_A(l) - \mathrm{MAP}_B(l)` and the wins/losses;
+  then, for each ``contests`` pair, what predicts the winner: Spearman's
+  :math:`\rho` of :math:`d_l` against ``rank_by``'s MAP, and :math:`d_l` by script
+  (Latin or not: a Mann-Whitney U test) and by family;
+* ``across.csv`` — the pair tests; ``ranked.png`` — each system's MAP over the languages in
+  ``rank_by`` order.
+
+The settings are the config's ``report.across``::
+
+    across:
+      rank_by: dense-zeroshot
+      systems: [bm25, bm25-psq, dense-zeroshot, rrf-zeroshot]
+      pairs: [[dense-zeroshot, bm25-psq]]
+      contests: [[dense-zeroshot, bm25-psq]]
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ..files import atomic_write
+from ..significance import holm, wilcoxon
+from .report import save_figure
+
+Scores = Mapping[tuple[str, str], float]
+
+
+class PairTest(NamedTuple):
+    """System minus baseline over the languages both have runs on."""
+
+    system: str
+    baseline: str
+    n: int
+    mean_difference: float
+    median_difference: float
+    wins: int
+    losses: int
+    statistic: float
+    p: float
+    p_holm: float
+
+
+class Across:
+    """Per-language MAP of several systems, summarised and tested over the languages."""
+
+    def __init__(self, languages: Sequence[str], scores: Scores, settings: Mapping[str, Any],
+                 measure: str = "AP", alpha: float = 0.05) -> None:
+        self.languages, self.scores, self.measure, self.alpha = list(languages), scores, measure, alpha
+        self.rank_by: str = settings["rank_by"]
+        self.systems = [s for s in settings["systems"] if self.covered(s)]
+        ranked = sorted((lang for lang in self.languages if (self.rank_by, lang) in scores),
+                        key=lambda lang: (-scores[(self.rank_by, lang)], lang))
+        self.ranked = ranked + [lang for lang in self.languages if lang not in ranked]
+        self.full = [s for s in self.systems if len(self.covered(s)) == len(self.languages)]
+        """The systems with a run on every language: the ones a language's winner is chosen from."""
+        found = [(a, b) for a, b in settings.get("pairs") or []
+                 if len(set(self.covered(a)) & set(self.covered(b))) >= 2]
+        self.pairs = self._tests(found)
+        self.contests: list[tuple[str, str]] = [(a, b) for a, b in settings.get("contests") or []
+                                                if len(set(self.covered(a)) & set(self.covered(b))) >= 2]
+
+    def covered(self, system: str) -> list[str]:
+        """The languages ``system`` has a score on."""
+        return [lang for lang in self.languages if (system, lang) in self.scores]
+
+    def values(self, system: str) -> dict[str, float]:
+        return {lang: self.scores[(system, lang)] for lang in self.covered(system)}
+
+    def winner(self, lang: str) -> str | None:
+        """The system of :attr:`full` with the highest MAP on ``lang`` (ties: the first listed)."""
+        return max(self.full, key=lambda s: self.scores[(s, lang)]) if self.full else None
+
+    def wins(self, system: str) -> int | None:
+        if system not in self.full:
+            return None
+        return sum(self.winner(lang) == system for lang in self.languages)
+
+    def _tests(self, pairs: Sequence[tuple[str, str]]) -> list[PairTest]:
+        raw = []
+        for a, b in pairs:
+            va, vb = self.values(a), self.values(b)
+            common = sorted(set(va) & set(vb))
+            d = [va[x] - vb[x] for x in common]
+            w, p, n = wilcoxon({x: va[x] for x in common}, {x: vb[x] for x in common})
+            raw.append((a, b, n, statistics.fmean(d), statistics.median(d), sum(x > 0 for x in d),
+                        sum(x < 0 for x in d), w, p))
+        adjusted = holm([r[-1] for r in raw])
+        return [PairTest(*r, p_adj) for r, p_adj in zip(raw, adjusted, strict=True)]
+
+    # -- predictors of a contest -----------------------------------------------------------------
+    def differences(self, a: str, b: str) -> dict[str, float]:
+        """:math:`d_l = \\mathrm{MAP}_a(l) - \\mathrm{MAP}_b(l)` on each language both have."""
+        va, vb = self.values(a), self.values(b)
+        return {x: va[x] - vb[x] for x in self.languages if x in va and x in vb}
+
+    def predictors(self, a: str, b: str) -> dict[str, Any]:
+        """Spearman's rho of :math:`d_l` (``a`` minus ``b``) against ``rank_by``'s MAP, and
+        :math:`d_l` by script (Latin or not, Mann-Whitney U) and by family."""
+        from scipy.stats import mannwhitneyu, spearmanr
+
+        from ..languages import get_language
+
+        d = self.differences(a, b)
+        rank = self.values(self.rank_by)
+        common = [x for x in d if x in rank]
+        rho = spearmanr([d[x] for x in common], [rank[x] for x in common])
+        groups: dict[str, dict[str, list[float]]] = {"script": {}, "family": {}}
+        for x, v in d.items():
+            lang = get_language(x)
+            groups["script"].setdefault("Latin" if lang.script == "Latn" else "other scripts", []).append(v)
+            groups["family"].setdefault(lang.family or "unknown", []).append(v)
+        latin, other = groups["script"].get("Latin", []), groups["script"].get("other scripts", [])
+        u_p = float(mannwhitneyu(latin, other).pvalue) if len(latin) >= 2 and len(other) >= 2 else None
+        return {"rho": float(rho.statistic), "rho_p": float(rho.pvalue), "n": len(common),
+                "groups": groups, "script_p": u_p}
+
+    # -- Markdown -------------------------------------------------------------------------------
+    def languages_markdown(self) -> str:
+        from ..languages import get_language
+
+        buf = io.StringIO()
+        buf.write(f"{self.measure} per language, ordered by {self.rank_by}; best: the highest of the systems with "
+                  f"a run on every language ({', '.join(self.full)})\n\n")
+        header = ["#", "lang", "name", "script", "family", *self.systems, "best"]
+        buf.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
+        for i, x in enumerate(self.ranked, 1):
+            lang = get_language(x)
+            cells = [str(i), x, lang.name, lang.script, lang.family or "–"]
+            best = self.winner(x)
+            for s in self.systems:
+                v = self.scores.get((s, x))
+                cells.append("–" if v is None else (f"**{v:.4f}**" if s == best else f"{v:.4f}"))
+            cells.append(best or "–")
+            buf.write("| " + " | ".join(cells) + " |\n")
+        return buf.getvalue()
+
+    def summary_markdown(self) -> str:
+        buf = io.StringIO()
+        n = len(self.languages)
+        buf.write(f"{self.measure} over {n} languages: mean, median, and on how many languages each system is best "
+                  f"(among those with a run on all {n})\n\n")
+        buf.write("| system | languages | mean | median | best on |\n|---|---|---|---|---|\n")
+        for s in self.systems:
+            v = list(self.values(s).values())
+            wins = self.wins(s)
+            buf.write(f"| {s} | {len(v)} | {statistics.fmean(v):.4f} | {statistics.median(v):.4f} | "
+                      f"{'–' if wins is None else wins} |\n")
+        if self.pairs:
+            buf.write(f"\nPaired over languages: {self.measure} of system minus baseline on the languages both have "
+                      f"(mean, median, wins/losses); Wilcoxon signed-rank test, Holm over the {len(self.pairs)} "
+                      f"pairs; * p < {self.alpha}\n\n")
+            buf.write("| system | baseline | languages | mean diff | median diff | wins | losses | W | p | Holm p |\n")
+            buf.write("|---|---|---|---|---|---|---|---|---|---|\n")
+            for t in self.pairs:
+                star = "*" if t.p_holm < self.alpha else ""
+                buf.write(f"| {t.system} | {t.baseline} | {t.n} | {t.mean_difference:+.4f} | "
+                          f"{t.median_difference:+.4f} | {t.wins} | {t.losses} | {t.statistic:g} | {t.p:.3g} | "
+                          f"{t.p_holm:.3g}{star} |\n")
+        for a, b in self.contests:
+            buf.write("\n" + self.predictors_markdown(a, b))
+        return buf.getvalue()
+
+    def predictors_markdown(self, a: str, b: str) -> str:
+        pred = self.predictors(a, b)
+        buf = io.StringIO()
+        buf.write(f"What predicts whether {a} beats {b} (d = {a} − {b}): Spearman's ρ of d with {self.rank_by}'s "
+                  f"{self.measure} over {pred['n']} languages = {pred['rho']:+.3f} (p = {pred['rho_p']:.3g})")
+        if pred["script_p"] is not None:
+            buf.write(f"; Latin script or not, Mann-Whitney U p = {pred['script_p']:.3g}")
+        buf.write("\n\n| by | group | languages | mean d | wins of " + a + " |\n|---|---|---|---|---|\n")
+        for by in ("script", "family"):
+            for g, vals in sorted(pred["groups"][by].items(), key=lambda kv: (-len(kv[1]), kv[0])):
+                buf.write(f"| {by} | {g} | {len(vals)} | {statistics.fmean(vals):+.4f} | "
+                          f"{sum(v > 0 for v in vals)} |\n")
+        return buf.getvalue()
+
+    # -- plot -----------------------------------------------------------------------------------
+    def plot(self, path: str | Path) -> Path:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(max(8.0, 0.22 * len(self.ranked) + 2), 4.6))
+        xs = range(len(self.ranked))
+        for s in self.systems:
+            pts = [(i, self.scores[(s, x)]) for i, x in enumerate(self.ranked) if (s, x) in self.scores]
+            style = dict(marker="o", markersize=3, linewidth=1.2 if s == self.rank_by else 0.8)
+            if len(pts) < len(self.ranked):
+                style.update(linestyle="none", marker="D", markersize=5)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=s, **style)
+        ax.set_xticks(list(xs), self.ranked, rotation=90, fontsize=7)
+        ax.set_xlim(-0.6, len(self.ranked) - 0.4)
+        ax.set_ylabel(self.measure)
+        ax.set_xlabel(f"languages, by {self.rank_by} {self.measure}")
+        ax.grid(axis="y", linewidth=0.3)
+        ax.legend(fontsize=7, ncol=3, loc="upper right")
+        return save_figure(fig, path)
+
+
+def write_across(languages: Sequence[str], scores: Scores, settings: Mapping[str, Any], out_dir: str | Path,
+                 measure: str = "AP", alpha: float = 0.05) -> Across:
+    """``languages.md``, ``across.md``, ``across.csv`` and ``ranked.png`` into ``out_dir``."""
+    out = Path(out_dir)
+    across = Across(languages, scores, settings, measure, alpha)
+    if not across.systems:
+        return across
+    with atomic_write(out / "languages.md") as f:
+        f.write(across.languages_markdown())
+    with atomic_write(out / "across.md") as f:
+        f.write(across.summary_markdown())
+    with atomic_write(out / "across.csv") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["system", "baseline", "languages", "mean_difference", "median_difference", "wins", "losses",
+                    "W", "p", "p_holm"])
+        for t in across.pairs:
+            w.writerow([t.system, t.baseline, t.n, f"{t.mean_difference:+.4f}", f"{t.median_difference:+.4f}",
+                        t.wins, t.losses, f"{t.statistic:g}", f"{t.p:.3g}", f"{t.p_holm:.3g}"])
+    across.plot(out / "ranked.png")
+    return across
