@@ -160,6 +160,7 @@ def test_only_changed_conditions_are_stale(tmp_path: Path) -> None:
     changed = yaml.safe_load(yaml.safe_dump(config))
     changed["collections"]["c"]["conditions"]["b"]["command"] += " --k1 1.2"
     changed["collections"]["c"]["conditions"]["a"]["expected"] = {"AP": {"sw": 0.5}}  # not a setting
+    changed["collections"]["c"]["conditions"]["a"]["languages"] = ["sw", "yo"]  # yo's run is made, sw's kept
     changed["collections"]["c"]["conditions"]["new"] = {"command": "python -m optical_ir.fuse --output {run}"}
     assert _stale_conditions(saved, _config_text(changed, "c"), "c", False) == {"b", "new"}
     changed["collections"]["c"]["dataset"] = "other/{lang}"

@@ -26,7 +26,7 @@ For every collection this writes into ``runs/<collection>/``:
 
 A run file that exists, made by a condition whose settings have not changed since, is not
 made again (``force`` redoes it); editing one condition remakes that condition's runs
-only. Commands of the form ``python -m optical_ir.<verb> …`` run in this process (one JVM
+only, and adding a language to a condition makes that language's runs only. Commands of the form ``python -m optical_ir.<verb> …`` run in this process (one JVM
 for all); any other command runs as a subprocess. ``check`` compares every expected
 entry with the measured value, and one it cannot match is a failure naming its key path.
 """
@@ -270,7 +270,9 @@ def _has_cuda() -> bool:
 
 def _stale_conditions(saved: Path, text: str, collection: str, force: bool) -> set[str]:
     """Conditions whose runs must be remade: all with ``force`` or without a saved config;
-    else those whose settings (or the collection's dataset and measures) changed since."""
+    else those whose settings (or the collection's dataset and measures) changed since. A
+    condition's ``languages`` are not a setting of its runs: adding a language makes that
+    language's run (it is missing) and keeps the others."""
     import yaml
 
     now = yaml.safe_load(text)
@@ -283,7 +285,10 @@ def _stale_conditions(saved: Path, text: str, collection: str, force: bool) -> s
     if before.get("measures") != now.get("measures") or any(old.get(k) != new.get(k)
                                                             for k in ("dataset", "perturbations")):
         return names
-    return {n for n in names if (old.get("conditions") or {}).get(n) != new["conditions"][n]}
+    def settings(cond: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if cond is None else {k: v for k, v in cond.items() if k != "languages"}
+
+    return {n for n in names if settings((old.get("conditions") or {}).get(n)) != settings(new["conditions"][n])}
 
 
 def run_all(config: Config, runs_dir: Path, jobs: Sequence[Job], force: bool = False) -> list[dict[str, Any]]:
