@@ -10,6 +10,11 @@ Command line::
     python -m optical_ir.reproduce --config reproduce/conditions.yaml
         [--collections ntrex] [--conditions bm25] [--list-conditions] [--list-placeholders] [--docs]
         [--display-commands | --dry-run] [--check] [--force] [--runs-dir runs] [--device cpu]
+        [--write-expected]
+
+``--write-expected`` writes the measured scores of the planned conditions into the config
+as their ``expected`` scores (:mod:`optical_ir.experiments.expected`): for a new condition
+or language, after looking at them; ``--check`` guards them from then on.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="print the commands, run nothing")
     parser.add_argument("--check", action="store_true", help="compare with the expected scores")
     parser.add_argument("--force", action="store_true", help="remake runs that exist")
+    parser.add_argument("--write-expected", action="store_true", help="write the measured scores of the planned "
+                        "conditions into the config as their expected scores")
     parser.add_argument("--device", help="run the conditions that declare a device (device: cuda) on this one "
                         "instead, e.g. cpu (the GPU students then take hours)")
     cli.add_data_flags(parser)
@@ -90,6 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         table = runs_dir / collection / "table.md"  # a collection with perturbations has its gap table
         print((table if table.is_file() else runs_dir / collection / "gap.md").read_text(encoding="utf-8"))
     print(f"finished in {time.time() - start:.0f}s", file=sys.stderr)
+    if args.write_expected:
+        from .experiments.expected import write_expected
+
+        written = write_expected(args.config, rows, config.model.measures,
+                                 dict.fromkeys((j.collection, j.condition) for j in jobs))
+        for (cname, name), n in written.items():
+            print(f"[expected] {cname} {name}: {n} languages written to {args.config}", file=sys.stderr)
     if args.check and not check(config, rows, args.collections, args.conditions):
         return 1
     return 0

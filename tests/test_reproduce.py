@@ -324,3 +324,51 @@ def test_breadth_covers_the_low_resource_languages_and_its_summary_regenerates(t
     committed = ROOT / "runs" / "breadth" / "ntrex"
     for name in ("across.md", "languages.md", "across.csv"):
         assert (tmp_path / name).read_text() == (committed / name).read_text(), name
+
+
+def test_write_expected_fills_and_replaces_blocks_keeping_the_rest(tmp_path: Path) -> None:
+    import yaml
+
+    from optical_ir.errors import ConfigError
+    from optical_ir.experiments.expected import set_expected, write_expected
+
+    text = """# why this config exists
+measures: [AP, R@100]
+collections:
+  c:
+    dataset: d/{lang}
+    languages: [sw, yo]
+    conditions:
+      a:
+        description: first
+        command: >-
+          python -m optical_ir.search --output {run}
+          --hits 100   # a comment: kept
+        expected:
+          AP: {sw: 0.1000}
+
+      b:
+        command: python -m optical_ir.fuse --output {run}
+"""
+    config = tmp_path / "c.yaml"
+    config.write_text(text)
+    rows = [{"collection": "c", "condition": cond, "lang": lang, "measure": m, "value": v}
+            for cond, lang, m, v in (("a", "sw", "AP", 0.25), ("a", "yo", "AP", 0.125), ("a", "sw", "R@100", 0.5),
+                                     ("b", "sw", "AP", 0.3), ("b", "sw", "nDCG@10", 0.9))]
+    assert write_expected(config, rows, ["AP", "R@100"], [("c", "a"), ("c", "b")]) == {("c", "a"): 2, ("c", "b"): 1}
+    new = config.read_text()
+    conds = yaml.safe_load(new)["collections"]["c"]["conditions"]
+    assert conds["a"]["expected"] == {"AP": {"sw": 0.25, "yo": 0.125}, "R@100": {"sw": 0.5}}
+    assert conds["b"]["expected"] == {"AP": {"sw": 0.3}}  # nDCG@10 is not a measure of the config
+    assert conds["a"]["command"] == yaml.safe_load(text)["collections"]["c"]["conditions"]["a"]["command"]
+    assert new.startswith("# why this config exists") and "# a comment: kept" in new
+    assert set_expected(new, {}) == new
+    with pytest.raises(ConfigError, match="c.nothing"):
+        set_expected(new, {("c", "nothing"): {"AP": {"sw": 0.1}}})
+    # the committed breadth config was written the same way: writing its results again changes nothing
+    breadth = (ROOT / "reproduce" / "breadth.yaml").read_text()
+    results = read_results(ROOT / "runs" / "breadth" / "ntrex" / "results.csv")
+    out = tmp_path / "breadth.yaml"
+    out.write_text(breadth)
+    write_expected(out, results, ["AP", "nDCG@10", "R@100"], {("ntrex", r["condition"]) for r in results})
+    assert out.read_text() == breadth

@@ -26,8 +26,9 @@ For every collection this writes into ``runs/<collection>/``:
 
 A run file that exists, made by a condition whose settings have not changed since, is not
 made again (``force`` redoes it); editing one condition remakes that condition's runs
-only, and adding a language to a condition makes that language's runs only. Commands of the form ``python -m optical_ir.<verb> …`` run in this process (one JVM
-for all); any other command runs as a subprocess. ``check`` compares every expected
+only, and adding a language to a condition makes that language's runs only. Commands of
+the form ``python -m optical_ir.<verb> …`` run in this process (one JVM for all); any
+other command runs as a subprocess. ``check`` compares every expected
 entry with the measured value, and one it cannot match is a failure naming its key path.
 """
 
