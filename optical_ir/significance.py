@@ -44,6 +44,14 @@ class Comparison(NamedTuple):
         return self.p_holm < alpha
 
 
+def _paired(a: Mapping[str, float], b: Mapping[str, float], test: str, unit: str) -> tuple[list[float], list[float]]:
+    """The values of ``a`` and ``b`` on the keys both hold, in key order; at least 2 of them."""
+    keys = sorted(set(a) & set(b))
+    if len(keys) < 2:
+        raise ValueError(f"a {test} needs at least 2 common {unit}, got {len(keys)}")
+    return [a[k] for k in keys], [b[k] for k in keys]
+
+
 def paired_t(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[float, int]:
     """Two-sided paired t-test p-value over the queries both hold, and their number.
 
@@ -51,14 +59,10 @@ def paired_t(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[float, int
     """
     from scipy.stats import ttest_rel
 
-    queries = sorted(set(a) & set(b))
-    if len(queries) < 2:
-        raise ValueError(f"a paired test needs at least 2 common queries, got {len(queries)}")
-    x = [a[q] for q in queries]
-    y = [b[q] for q in queries]
-    if all(u == v for u, v in zip(x, y, strict=True)):
-        return 1.0, len(queries)
-    return float(ttest_rel(x, y).pvalue), len(queries)
+    x, y = _paired(a, b, "paired test", "queries")
+    if x == y:
+        return 1.0, len(x)
+    return float(ttest_rel(x, y).pvalue), len(x)
 
 
 def wilcoxon(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[float, float, int]:
@@ -69,14 +73,12 @@ def wilcoxon(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[float, flo
     """
     from scipy.stats import wilcoxon as _wilcoxon
 
-    units = sorted(set(a) & set(b))
-    if len(units) < 2:
-        raise ValueError(f"a signed-rank test needs at least 2 common units, got {len(units)}")
-    d = [a[u] - b[u] for u in units]
-    if all(x == 0 for x in d):
-        return 0.0, 1.0, len(units)
+    x, y = _paired(a, b, "signed-rank test", "units")
+    d = [u - v for u, v in zip(x, y, strict=True)]
+    if all(v == 0 for v in d):
+        return 0.0, 1.0, len(d)
     res = _wilcoxon(d)
-    return float(res.statistic), float(res.pvalue), len(units)
+    return float(res.statistic), float(res.pvalue), len(d)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

@@ -71,11 +71,9 @@ class Across:
         self.ranked = ranked + [lang for lang in self.languages if lang not in ranked]
         self.full = [s for s in self.systems if len(self.covered(s)) == len(self.languages)]
         """The systems with a run on every language: the ones a language's winner is chosen from."""
-        found = [(a, b) for a, b in settings.get("pairs") or []
-                 if len(set(self.covered(a)) & set(self.covered(b))) >= 2]
-        self.pairs = self._tests(found)
+        self.pairs = self._tests([(a, b) for a, b in settings.get("pairs") or [] if len(self.differences(a, b)) >= 2])
         self.contests: list[tuple[str, str]] = [(a, b) for a, b in settings.get("contests") or []
-                                                if len(set(self.covered(a)) & set(self.covered(b))) >= 2]
+                                                if len(self.differences(a, b)) >= 2]
 
     def covered(self, system: str) -> list[str]:
         """The languages ``system`` has a score on."""
@@ -96,10 +94,8 @@ class Across:
     def _tests(self, pairs: Sequence[tuple[str, str]]) -> list[PairTest]:
         raw = []
         for a, b in pairs:
-            va, vb = self.values(a), self.values(b)
-            common = sorted(set(va) & set(vb))
-            d = [va[x] - vb[x] for x in common]
-            w, p, n = wilcoxon({x: va[x] for x in common}, {x: vb[x] for x in common})
+            d = list(self.differences(a, b).values())
+            w, p, n = wilcoxon(self.values(a), self.values(b))
             raw.append((a, b, n, statistics.fmean(d), statistics.median(d), sum(x > 0 for x in d),
                         sum(x < 0 for x in d), w, p))
         adjusted = holm([r[-1] for r in raw])

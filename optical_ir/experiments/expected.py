@@ -89,8 +89,9 @@ def set_expected(text: str, scores: Mapping[tuple[str, str], Mapping[str, Mappin
     import yaml
 
     lines = text.split("\n")
+    # edits come after this line, so its index holds for every condition
+    top = next((i for i, line in enumerate(lines) if line.startswith("collections:")), None)
     for (collection, condition), values in scores.items():
-        top = next((i for i, line in enumerate(lines) if line.startswith("collections:")), None)
         coll = None if top is None else _child(lines, top, collection)
         conds = None if coll is None else _child(lines, coll, "conditions")
         at = None if conds is None else _child(lines, conds, condition)

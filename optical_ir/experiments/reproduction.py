@@ -362,19 +362,16 @@ def report_collection(config: Config, runs_dir: Path, collection: str) -> list[d
         return rows
     write_results(rows, out / "results.csv")
     scores = {(r["condition"], r["lang"]): r["value"] for r in rows if r["measure"] == headline}
-    write_all(Report(coll.model_dump(), scores, per_query, config.model.report.model_dump(exclude_none=True),
-                     headline), out)
+    report = Report(coll.model_dump(), scores, per_query, config.model.report.model_dump(exclude_none=True), headline)
+    write_all(report, out)
     if config.model.report.scaling:
-        from .report import groups_of
         from .scaling import write_scaling
 
-        write_scaling(groups_of(coll.model_dump()), per_query, config.model.report.scaling.model_dump(), out)
+        write_scaling(report.groups, per_query, config.model.report.scaling.model_dump(), out)
     if config.model.report.across:
         from .across import write_across
-        from .report import groups_of
 
-        languages = [x for g in groups_of(coll.model_dump()).values() for x in g]
-        write_across(languages, scores, config.model.report.across.model_dump(), out, headline,
+        write_across(report.languages, scores, config.model.report.across.model_dump(), out, headline,
                      config.model.report.alpha)
     return rows
 
