@@ -21,6 +21,16 @@ Command line::
         [--retrieval-weight 0] [--batching cross-lingual|hybrid|monolingual [--alpha 0.5]] \\
         [--validate [--holdout]] [--seed 13] [--device cpu]
 
+Data-parallel on several processes (CPUs: ``gloo``; GPUs: ``nccl``, one a GPU; several
+nodes: the same command on each, with an ``--output`` every node sees), the same flags::
+
+    torchrun --nproc-per-node 2 -m optical_ir.distill --language sw --method optical --output DIR
+    torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HOST:29400 \\
+        --rdzv-id JOB -m optical_ir.distill --language sw --method optical --device cuda --output DIR
+
+``--batch-size`` is the global batch: each of the N processes takes its share of it, and N
+processes train the student one process trains (:mod:`optical_ir.distillation.distributed`).
+
 The output is a model directory that ``python -m optical_ir.search --encoder`` and
 Pyserini load. An interrupted run resumes from its last epoch when given the same settings
 and refuses, naming the settings that differ, when given others; ``--overwrite`` deletes a
@@ -53,7 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .distillation import distill
 
     config = cli.config_from_args(DistillConfig, args)
-    path = distill(config, args.output, args.device, args.validate, args.overwrite)
+    from .distillation.distributed import finish
+
+    try:
+        path = distill(config, args.output, args.device, args.validate, args.overwrite)
+    finally:
+        finish()
     print(path)
     return 0
 

@@ -8,7 +8,8 @@ Command line (flags as Pyserini's own)::
         [--threads 2] [--batch-size 256] [--k1 0.9] [--b 0.4]
     # dense retrieval (Pyserini FaissSearcher): query encoder, index of the doc encoder
     python -m optical_ir.search --dataset optical-ir/ntrex/sw-en/test --output run.trec \\
-        --encoder multilingual-e5-small [--doc-encoder TEACHER] [--index FAISS_DIR] [--device cuda]
+        --encoder multilingual-e5-small [--doc-encoder TEACHER] [--index FAISS_DIR] [--device cuda] \\
+        [--index-type flat|hnsw|ivfpq] [--ef-search 512] [--nprobe 32]
     # BM25 on translated topics (python -m optical_ir.translate), or PSQ with the eflomal table
     python -m optical_ir.search --dataset optical-ir/ntrex/sw-en/test --topics topics.sw-en.table.tsv \\
         --output run.trec
@@ -77,9 +78,11 @@ def _searcher(args: argparse.Namespace, topics: Sequence[tuple[str, str]]) -> An
             return LateInteractionSearcher.from_index(tokens, encoder, doc_encoder, first_stage=first,
                                                       depth=args.rerank_depth, token_candidates=args.token_candidates,
                                                       pooled_weight=args.pooled_weight, batch_size=batch)
-        index = faiss_index(args.dataset, doc_encoder or encoder, args.index, batch)
+        from .indexes.ann import IndexSpec
+
+        index = faiss_index(args.dataset, doc_encoder or encoder, args.index, batch, IndexSpec(args.index_type))
         if not args.rerank:
-            return FaissDenseSearcher(index, encoder, doc_encoder, batch, args.threads)
+            return FaissDenseSearcher(index, encoder, doc_encoder, batch, args.threads, args.ef_search, args.nprobe)
         return RerankSearcher.from_index(first, index, encoder, doc_encoder, args.rerank_depth, batch)
     from .retrieval import Bm25Searcher
 
@@ -124,6 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "passages are scored")
     dense_group.add_argument("--pooled-weight", type=float, default=0.0,
                              help="late interaction: weight of the pooled inner product added to MaxSim")
+    dense_group.add_argument("--index-type", choices=["flat", "hnsw", "ivfpq"], default="flat",
+                             help="without --index: the dataset's default index of this type (built with its "
+                             "default parameters if missing; python -m optical_ir.index --index-type sets others)")
+    dense_group.add_argument("--ef-search", type=int, help="hnsw index: candidates kept a query (default: the index's)")
+    dense_group.add_argument("--nprobe", type=int, help="ivfpq index: cells scanned a query (default: the index's)")
     cli.add_encoder_flags(parser)
     cli.add_data_flags(parser)
     args = parser.parse_args(argv)

@@ -28,7 +28,13 @@ unjudged English news passages from the
 English side of the MAFAND-MT dev and test sets (three consecutive sentences each,
 deduplicated, none equal to an NTREX sentence, non-English lines — a few are French — left
 out by :func:`looks_english`) until the collection has
-:data:`LARGE_SIZE` passages.
+:data:`LARGE_SIZE` passages. ``test-xl`` is the collection at scale: ``test`` and every
+English passage the mirror offers as unjudged distractors (:func:`xl_distractors`) — all
+of MAFAND-MT's English news (dev, test and train, three sentences a passage, so
+``test-large``'s documents are its first 10,000), every Multi30k English caption and the
+English side of every Tatoeba pair (one sentence a passage) — deduplicated, none equal to
+an NTREX sentence: over 200,000 passages, for BM25, dense and PSQ at scale and for
+approximate search (``index --index-type hnsw``).
 """
 
 from __future__ import annotations
@@ -57,8 +63,8 @@ from ..ntrex_files import (  # noqa: F401 - re-exported: the files' readers are 
 )
 from ._base import NAMESPACE, Built, language_dataset, register, register_pattern
 
-Split = Literal["train", "test", "test-large", "dev", "dev-small"]
-SPLITS: tuple[Split, ...] = ("test", "train", "test-large", "dev", "dev-small")
+Split = Literal["train", "test", "test-large", "test-xl", "dev", "dev-small"]
+SPLITS: tuple[Split, ...] = ("test", "train", "test-large", "test-xl", "dev", "dev-small")
 PASSAGE_SENTENCES = 3
 LARGE_SIZE = 10_000
 QRELS_DEFS = {
@@ -71,7 +77,8 @@ class NtrexDoc(NamedTuple):
     doc_id: str
     text: str
     article: str
-    """NTREX article id, or ``mafand/<pair>/<split>`` for a test-large distractor."""
+    """NTREX article id, or where a distractor comes from: ``mafand/<pair>/<split>``,
+    ``multi30k/<file>`` or ``tatoeba/<pair>``."""
 
     def default_text(self) -> str:
         return self.text
@@ -142,15 +149,17 @@ def looks_english(sentence: str) -> bool:
 
 
 _MAFAND_EVAL = re.compile(r"^lafand-mt/data/text_files/(en[-_][a-z]+)/(dev|test)\.en$")
+_MAFAND_TRAIN = re.compile(r"^lafand-mt/data/text_files/(en[-_][a-z]+)/(train)\.en$")
+_CAPTIONS = re.compile(r"^multi30k/data/task[12]/raw/([^/]+)\.en\.gz$")
+_TATOEBA_EN = re.compile(r"^tatoeba/data/tatoeba/v1/tatoeba\.([a-z]+-eng)\.eng$")
 
 
-@lru_cache(maxsize=1)
-def distractors() -> tuple[NtrexDoc, ...]:
-    """Unjudged English news passages from the MAFAND-MT dev/test English sides."""
-    seen = {s.casefold() for s in sentences("en")}
+def _news_passages(pattern: re.Pattern[str], seen: set[str]) -> list[NtrexDoc]:
+    """Three-sentence passages of the MAFAND-MT English files that ``pattern`` matches (new,
+    English-looking sentences only; ``seen`` is updated)."""
     out = []
-    for path in sorted(p for p in mirror.manifest() if _MAFAND_EVAL.match(p)):
-        pair, split = _MAFAND_EVAL.match(path).groups()  # type: ignore[union-attr]
+    for path in sorted(p for p in mirror.manifest() if pattern.match(p)):
+        pair, split = pattern.match(path).groups()  # type: ignore[union-attr]
         kept = []
         for line in mirror.iter_lines(path):
             s = " ".join(line.split())
@@ -161,6 +170,30 @@ def distractors() -> tuple[NtrexDoc, ...]:
             text = " ".join(kept[k : k + PASSAGE_SENTENCES])
             out.append(NtrexDoc(f"mafand-{pair}-{split}_p{k // PASSAGE_SENTENCES}", text,
                                 f"mafand/{pair}/{split}"))
+    return out
+
+
+@lru_cache(maxsize=1)
+def distractors() -> tuple[NtrexDoc, ...]:
+    """Unjudged English news passages from the MAFAND-MT dev/test English sides."""
+    return tuple(_news_passages(_MAFAND_EVAL, {s.casefold() for s in sentences("en")}))
+
+
+@lru_cache(maxsize=1)
+def xl_distractors() -> tuple[NtrexDoc, ...]:
+    """Every English passage of the mirror, unjudged: :func:`distractors` first, then MAFAND-MT
+    train news (three sentences a passage), Multi30k captions and Tatoeba English sentences
+    (one a passage, doc id ``<source>-<file>-<line>``, 1-based), each text once."""
+    seen = {s.casefold() for s in sentences("en")}
+    out = _news_passages(_MAFAND_EVAL, seen) + _news_passages(_MAFAND_TRAIN, seen)
+    for pattern, source in ((_CAPTIONS, "multi30k"), (_TATOEBA_EN, "tatoeba")):
+        for path in sorted(p for p in mirror.manifest() if pattern.match(p)):
+            name = pattern.match(path).group(1)  # type: ignore[union-attr]
+            for n, line in enumerate(mirror.iter_lines(path), start=1):
+                s = " ".join(line.split())
+                if s and s.casefold() not in seen:
+                    seen.add(s.casefold())
+                    out.append(NtrexDoc(f"{source}-{name}-{n}", s, f"{source}/{name}"))
     return tuple(out)
 
 
@@ -186,6 +219,8 @@ def build(code: str, split: Split) -> Built:
             qrels.append(TrecQrel(qid, doc_id, 2 if doc_id == where[i] else 1, "0"))
     if split == "test-large":
         docs = docs + distractors()[: max(0, LARGE_SIZE - len(docs))]
+    if split == "test-xl":
+        docs = docs + xl_distractors()
     if split == "dev":  # as many passages as test: the held-out articles' and unjudged news
         docs = docs + distractors()[: max(0, len(passages("test")[0]) - len(docs))]
     return Built(docs, queries, qrels)

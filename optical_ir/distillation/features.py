@@ -243,22 +243,26 @@ class TokenSide:
         return self.encode(self.inputs(texts))
 
 
-def teacher_cache(teacher: TokenSide, english: Sequence[str], batch_size: int) -> dict[str, tuple[Any, Any, Any]]:
+def teacher_cache(teacher: TokenSide, english: Sequence[str], batch_size: int,
+                  world: Any = None) -> dict[str, tuple[Any, Any, Any]]:
     """Teacher token vectors, content mask and sentence vector of each distinct English sentence.
 
     The teacher is frozen and in eval mode, so each sentence is encoded once, cropped to its
-    last token with mass, and kept on the CPU.
+    last token with mass, and kept on the CPU. With a distributed ``world``
+    (:mod:`.distributed`) the sentences are sharded by rank: each rank encodes its share
+    into the cache on disk, and, after a barrier, reads the others' (a rank that cannot see
+    a share, on another node without a shared cache, encodes it itself).
     """
     import torch
     from tqdm.auto import tqdm
 
     distinct = sorted(set(english), key=len)
 
-    def compute() -> dict[str, tuple[Any, Any, Any]]:
+    def compute(texts: Sequence[str]) -> dict[str, tuple[Any, Any, Any]]:
         out = {}
         with torch.inference_mode():
-            for start in tqdm(range(0, len(distinct), batch_size * 4), desc="teacher", unit="batch"):
-                part = distinct[start : start + batch_size * 4]
+            for start in tqdm(range(0, len(texts), batch_size * 4), desc="teacher", unit="batch"):
+                part = texts[start : start + batch_size * 4]
                 hidden, mask, sent = teacher.run(part)
                 for i, text in enumerate(part):
                     n = int(mask[i].nonzero().max()) + 1 if mask[i].any() else 1
@@ -267,7 +271,19 @@ def teacher_cache(teacher: TokenSide, english: Sequence[str], batch_size: int) -
         return out
 
     key = [fingerprint(teacher.encoder.path), teacher.encoder.device, teacher.max_length, teacher.mass, batch_size]
-    return stored("teacher", [*key, *distinct], compute)
+    if world is None or not world.distributed:
+        return stored("teacher", [*key, *distinct], lambda: compute(distinct))
+
+    def share(rank: int) -> dict[str, tuple[Any, Any, Any]]:
+        texts = distinct[rank :: world.size]
+        return stored("teacher", [*key, f"shard {rank} of {world.size}", *texts], lambda: compute(texts))
+
+    share(world.rank)
+    world.barrier()
+    cache: dict[str, tuple[Any, Any, Any]] = {}
+    for rank in range(world.size):
+        cache.update(share(rank))
+    return cache
 
 
 def stack(items: Sequence[tuple[Any, Any, Any]], device: Any) -> Features:

@@ -16,6 +16,11 @@ schedule, the random states and the configuration: an interrupted run resumes fr
 asked for the same configuration, and refuses, naming the settings that differ, when asked
 for another; a finished student is not trained again. ``overwrite`` deletes only a student
 directory (one holding ``optical_ir-distill.json`` or ``checkpoints``) or an empty one.
+
+Started by ``torchrun`` (``--nproc-per-node``, ``--nnodes``), the same loop trains data-
+parallel (:mod:`.distributed`): each rank takes its share of every global batch, the
+gradients are summed over the ranks, rank 0 alone writes checkpoints and the student, and
+every rank resumes from the same checkpoint, each with its own random state.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from ..errors import ConfigError, MismatchError, check_device
 from ..files import check_replaceable, check_writable, replace_dir
 from .config import DistillConfig
 from .data import training_pairs
+from .distributed import current
 
 DISTILL_FILE = "optical_ir-distill.json"
 STATE_FILE = "trainer_state.pt"
@@ -66,7 +72,7 @@ def describe_differences(saved: DistillConfig | None, requested: DistillConfig) 
     return "; ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in diffs.items())
 
 
-def _rng_state() -> dict[str, Any]:
+def _rng_state() -> dict[str, Any]:  # this process's random state
     import torch
 
     return {"python": random.getstate(), "torch": torch.get_rng_state()}
@@ -138,11 +144,19 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
     from .policies import build_policy
 
     check_device(device)
+    world = current(device)
+    device = world.device(device)
     out = Path(output)
-    state = _prepare_output(out, config, overwrite)
+    with world.main_first():  # rank 0 alone deletes (overwrite) and creates; the others find its result
+        state = _prepare_output(out, config, overwrite and world.main)
+        if world.main:
+            out.mkdir(parents=True, exist_ok=True)
+    found = world.gather(None if state is None else ("finished" if state.get("finished") else state["epoch"]))
+    if len(set(found)) > 1:
+        raise ConfigError(f"the ranks do not see the same {out} (what each finds there: {found}): every node must "
+                          f"see the output directory, so put --output on a file system they share")
     if state is not None and state.get("finished"):
         return out
-    out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "checkpoints" / "last"
 
     random.seed(config.seed)
@@ -156,7 +170,11 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
         _cut(student, config.student_layers, config.student)
     if fresh and config.projection:
         student.add_projection(teacher.dim, config.seed)
+    if world.distributed and world.rank:  # the same start on every rank, then each its own dropout masks
+        torch.manual_seed(config.seed + 7919 * world.rank)
     if config.epochs == 0:  # the start model (cut to student_layers) as it is: a zero-shot student
+        if not world.main:
+            return out
         if save_model:
             student.save(out)
         _write_json(out / DISTILL_FILE, {"config": config.to_dict(), "teacher": config.teacher,
@@ -191,10 +209,11 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
             layer.requires_grad_(True)
         english_too = [p.english for p in pairs] if loss_fn.student_reads_english or english_queries else []
         noisy = [t for texts in (epoch_texts or {}).values() for t in texts]
-        student_side.prepare(list(dict.fromkeys([p.source for p in pairs] + noisy + english_too)),
-                             config.batch_size * 4)
+        with world.main_first():
+            student_side.prepare(list(dict.fromkeys([p.source for p in pairs] + noisy + english_too)),
+                                 config.batch_size * 4)
     student.model.train()
-    cache = teacher_cache(teacher_side, [p.english for p in pairs], config.batch_size)
+    cache = teacher_cache(teacher_side, [p.english for p in pairs], config.batch_size, world)
     passage_cache = _passage_cache(teacher, config, {p.passage for p in pairs}) if retrieves else {}
     params = [p for p in student.model.parameters() if p.requires_grad]
     if student.projection is not None:
@@ -210,21 +229,28 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        _set_rng_state(state["rng"])
+        ranks = state.get("rng_ranks") or []
+        _set_rng_state(ranks[world.rank] if len(ranks) == world.size else state["rng"])
         history = state["history"]
         first_epoch = state["epoch"] + 1
-        print(f"resuming {out} after epoch {first_epoch} of {config.epochs}")
+        if world.main:
+            print(f"resuming {out} after epoch {first_epoch} of {config.epochs}")
 
     split = "dev" if config.holdout else "train"
-    evaluator = RetrievalMAP(teacher, config.languages, split=split) if validate else None
-    trackers = {name: RetrievalMAP(teacher, config.languages, split=name) for name in track}
+    evaluator = RetrievalMAP(teacher, config.languages, split=split) if validate and world.main else None
+    trackers = {name: RetrievalMAP(teacher, config.languages, split=name) for name in track} if world.main else {}
     best = max((h for h in history if "val_AP" in h), key=lambda h: h["val_AP"], default=None)
     for epoch in range(first_epoch, config.epochs):
         order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(config.seed + epoch)).tolist()
         start, total_loss, monolingual = time.time(), 0.0, 0
-        bar = tqdm(range(steps_per_epoch), desc=f"{config.method} epoch {epoch + 1}/{config.epochs}", unit="step")
+        bar = tqdm(range(steps_per_epoch), desc=f"{config.method} epoch {epoch + 1}/{config.epochs}", unit="step",
+                   disable=not world.main)
         for step in bar:
-            index = order[step * config.batch_size : (step + 1) * config.batch_size]
+            batch = order[step * config.batch_size : (step + 1) * config.batch_size]
+            index = world.shard(batch)
+            share = len(index) / len(batch)  # this rank's weight in the mean over the global batch
+            if not index:  # a last batch smaller than the world: a row with weight 0 keeps this rank in step
+                index = batch[:1]
             rows = [pairs[i] for i in index]
             english = [p.english for p in rows]
             sides = policy.sides(random.Random(f"{config.seed}:batch:{epoch}:{step}"), retrieves)
@@ -254,30 +280,41 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
 
                 loss, parts = adversary(objective, inputs.vectors, inputs.attention_mask)
             optimizer.zero_grad(set_to_none=True)
+            if world.distributed:
+                loss = loss * share
             loss.backward()
+            world.all_reduce_gradients(params)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             scheduler.step()
-            total_loss += float(loss.detach())
+            total_loss += world.sum(float(loss.detach()))
             bar.set_postfix(loss=f"{total_loss / (step + 1):.4f}", **{k: f"{v:.4f}" for k, v in parts.items()})
         seconds = time.time() - start
         record: dict[str, Any] = {"epoch": epoch + 1, "loss": total_loss / steps_per_epoch,
                                   "seconds": round(seconds, 1), "pairs_per_second": round(len(pairs) / seconds, 2)}
         if policy.monolingual_share() > 0:
             record["monolingual_batches"] = monolingual
+        if world.distributed:
+            record["processes"] = world.size
         if evaluator is not None or trackers:
             student.model.eval()
             if evaluator is not None:
                 record["val_AP"] = evaluator(student)
             record.update({f"{name}_AP": score(student) for name, score in trackers.items()})
             student.model.train()
+        record = world.broadcast(record)  # rank 0's scores choose the epoch on every rank
         history.append(record)
-        if save_model:
-            _save_checkpoint(student, ckpt, config, epoch, history, optimizer, scheduler)
-        if evaluator is not None and (best is None or record["val_AP"] > best["val_AP"]):
+        rng_ranks = world.gather(_rng_state())
+        if save_model and world.main:
+            _save_checkpoint(student, ckpt, config, epoch, history, optimizer, scheduler, rng_ranks)
+        world.barrier()
+        if "val_AP" in record and (best is None or record["val_AP"] > best["val_AP"]):
             best = record
-            if save_model:
+            if save_model and world.main:
                 _copy_model(ckpt, out / "checkpoints" / "best")
+    if not world.main:
+        world.barrier()  # until rank 0 has written the student
+        return out
     if save_model:
         final = out / "checkpoints" / ("best" if validate and best is not None else "last")
         _copy_model(final, out)
@@ -286,7 +323,8 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
                                       "pairs": len(pairs), "pairs_per_language": {
                                           lang: sum(1 for p in pairs if p.lang == lang) for lang in config.languages},
                                       "history": history, "selected_epoch": (best or history[-1])["epoch"],
-                                      "finished": True})
+                                      "finished": True, **({"processes": world.size} if world.distributed else {})})
+    world.barrier()
     return out
 
 
@@ -354,14 +392,15 @@ def _base_model(student: str) -> str:
 
 
 def _save_checkpoint(student: Any, ckpt: Path, config: DistillConfig, epoch: int, history: list[dict[str, Any]],
-                     optimizer: Any, scheduler: Any) -> None:
+                     optimizer: Any, scheduler: Any, rng_ranks: list[dict[str, Any]] | None = None) -> None:
     import torch
 
     tmp = ckpt.with_name(f".{ckpt.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     student.save(tmp)
     torch.save({"epoch": epoch, "history": history, "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "rng": _rng_state(), "config": config.to_dict()},
+                "scheduler": scheduler.state_dict(), "rng": _rng_state(), "config": config.to_dict(),
+                **({"rng_ranks": rng_ranks} if rng_ranks and len(rng_ranks) > 1 else {})},
                tmp / STATE_FILE)
     replace_dir(tmp, ckpt)
 

@@ -2,7 +2,9 @@
 
 * :mod:`.lifecycle` — where an index lives, reuse checks, atomic replacement;
 * :mod:`.lucene` — Anserini indexes for BM25 and PSQ;
-* :mod:`.faiss` — FAISS ``IndexFlatIP`` of an encoder's passage vectors, in Pyserini's layout;
+* :mod:`.faiss` — FAISS indexes of an encoder's passage vectors, in Pyserini's layout, whole
+  or in shards;
+* :mod:`.ann` — which FAISS index: exact (flat) or approximate (HNSW, IVF-PQ);
 * :mod:`.tokens` — multi-vector indexes of every passage's content-token vectors (FAISS
   ``SQfp16``), for late interaction.
 
@@ -21,6 +23,7 @@ from .lifecycle import INDEX_CONFIG, IndexMismatchError, default_index_dir, read
 
 if TYPE_CHECKING:
     from ..encoders import DenseEncoder
+    from .ann import IndexSpec
 
 __all__ = ["INDEX_CONFIG", "IndexMismatchError", "default_index_dir", "faiss_index", "lucene_index",
            "read_index_config", "token_index"]
@@ -38,16 +41,16 @@ def lucene_index(dataset: str | None, index: str | os.PathLike[str] | None = Non
 
 
 def faiss_index(dataset: str | None, encoder: DenseEncoder, index: str | os.PathLike[str] | None = None,
-                batch_size: int = 64) -> Path:
-    """``index`` if given, else the FAISS index of ``encoder``'s passage vectors of ``dataset``
-    (built if missing)."""
+                batch_size: int = 64, spec: IndexSpec | None = None) -> Path:
+    """``index`` if given, else the FAISS index (``spec``, default flat) of ``encoder``'s passage
+    vectors of ``dataset`` (built if missing)."""
     if index is not None:
         return Path(index)
     if not dataset:
         raise ConfigError("give --index, or --dataset to build or reuse its dense index")
     from .faiss import build_faiss_index
 
-    return build_faiss_index(dataset, encoder, batch_size=batch_size)
+    return build_faiss_index(dataset, encoder, batch_size=batch_size, spec=spec)
 
 
 def token_index(dataset: str | None, encoder: DenseEncoder, index: str | os.PathLike[str] | None = None,

@@ -1,7 +1,8 @@
 r"""Dense retrieval: query vectors against passage vectors, by inner product.
 
 Scores are :math:`\langle q, d \rangle` (cosines for normalised encoders); the ranking is
-exact (FAISS ``IndexFlatIP``). Two searchers, one ranking:
+exact with a flat index (FAISS ``IndexFlatIP``), approximate with an HNSW or IVF-PQ one
+(:mod:`optical_ir.indexes.ann`). Two searchers, one ranking:
 
 * :class:`FaissDenseSearcher` — Pyserini's ``FaissSearcher`` over a FAISS index on disk
   (:mod:`optical_ir.indexes.faiss`), with the toolkit's query encoder plug-in;
@@ -52,19 +53,24 @@ class FaissDenseSearcher(Searcher):
     doc_encoder
         The model that made the index, when it is not ``encoder`` (a student queries its
         teacher's index); checked against the index's record.
+    ef_search, nprobe
+        Search-time parameters of an HNSW or IVF-PQ index (default: those saved in it).
     """
 
     tag = "dense"
 
     def __init__(self, index_dir: str | os.PathLike[str], encoder: DenseEncoder,
-                 doc_encoder: DenseEncoder | None = None, batch_size: int = 64, threads: int = 2) -> None:
+                 doc_encoder: DenseEncoder | None = None, batch_size: int = 64, threads: int = 2,
+                 ef_search: int | None = None, nprobe: int | None = None) -> None:
         from ..encoders.plugins import OpticalQueryEncoder
+        from ..indexes.ann import set_search_parameters
         from ..indexes.faiss import check_index
 
         check_index(index_dir, encoder, doc_encoder)
         from pyserini.search.faiss import FaissSearcher
 
         self.searcher = FaissSearcher(str(index_dir), OpticalQueryEncoder(encoder, batch_size=batch_size))
+        set_search_parameters(self.searcher.index, ef_search, nprobe)
         self.batch_size, self.threads = batch_size, threads
 
     def batch_search(self, topics: Topics, k: int = 1000) -> SearchResult:
