@@ -66,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--tokens indexes an encoder's token vectors; give --encoder")
     if (args.shard_id is None) != (args.shard_num is None):
         parser.error("give --shard-id and --shard-num together")
+    if args.tokens and (args.shard_id is not None or args.merge or args.index_type != "flat"):
+        parser.error("--shard-id, --merge and --index-type are for dense (one vector a passage) indexes, not --tokens")
     spec = cli.config_from_args(IndexSpec, args)
     if args.merge:
         from .indexes.faiss import merge_shards

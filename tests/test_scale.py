@@ -136,3 +136,19 @@ def test_test_xl_holds_every_english_passage_of_the_mirror() -> None:
     assert sources == {"mafand", "multi30k", "tatoeba"}
     assert list(xl.qrels_iter()) == list(test.qrels_iter())
     assert [q.query_id for q in xl.queries_iter()] == [q.query_id for q in test.queries_iter()]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--dataset", DATASET, "--encoder", "m", "--shard-id", "0"], "--shard-id and --shard-num together"),
+    (["--merge", "a", "b"], "--merge writes the index given by --index"),
+    (["--dataset", DATASET, "--index-type", "hnsw"], "are for dense indexes: give --encoder"),
+    (["--dataset", DATASET, "--encoder", "m", "--tokens", "--index-type", "hnsw"], "not --tokens"),
+    ([], "give --dataset"),
+])
+def test_index_flags_that_do_not_fit_are_refused(argv: list[str], message: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from optical_ir.index import main
+
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert message in capsys.readouterr().err
