@@ -92,6 +92,7 @@ def _searcher(args: argparse.Namespace, topics: Sequence[tuple[str, str]]) -> An
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .indexes.ann import INDEX_TYPES
     from .translation.table import TableConfig
 
     parser = cli.parser("search", __doc__)
@@ -127,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "passages are scored")
     dense_group.add_argument("--pooled-weight", type=float, default=0.0,
                              help="late interaction: weight of the pooled inner product added to MaxSim")
-    dense_group.add_argument("--index-type", choices=["flat", "hnsw", "ivfpq"], default="flat",
+    dense_group.add_argument("--index-type", choices=INDEX_TYPES, default="flat",
                              help="without --index: the dataset's default index of this type (built with its "
                              "default parameters if missing; python -m optical_ir.index --index-type sets others)")
     dense_group.add_argument("--ef-search", type=int, help="hnsw index: candidates kept a query (default: the index's)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -99,7 +100,7 @@ def test_approximate_indexes_search_through_pyserini(minilm: DenseEncoder, flat:
         # the same settings again: reused; another built setting: refused
         assert build_faiss_index(DATASET, minilm, index, spec=spec) == index
         with pytest.raises(IndexMismatchError, match="another index_spec"):
-            build_faiss_index(DATASET, minilm, index, spec=spec.replace(hnsw_m=16, nlist=8))
+            build_faiss_index(DATASET, minilm, index, spec=dataclasses.replace(spec, hnsw_m=16, nlist=8))
     # a search-time parameter is not a setting of the index: the same index, its stored value updated
     hnsw = build_faiss_index(DATASET, minilm, tmp_path / "hnsw", spec=IndexSpec("hnsw", ef_search=256))
     assert faiss.downcast_index(faiss.read_index(str(hnsw / "index"))).hnsw.efSearch == 256

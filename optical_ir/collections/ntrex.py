@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
@@ -154,18 +155,30 @@ _CAPTIONS = re.compile(r"^multi30k/data/task[12]/raw/([^/]+)\.en\.gz$")
 _TATOEBA_EN = re.compile(r"^tatoeba/data/tatoeba/v1/tatoeba\.([a-z]+-eng)\.eng$")
 
 
+def _matching(pattern: re.Pattern[str]) -> Iterator[tuple[str, re.Match[str]]]:
+    """The mirror's files whose path ``pattern`` matches, in sorted order, with the match."""
+    for path in sorted(mirror.manifest()):
+        if match := pattern.match(path):
+            yield path, match
+
+
+def _new_lines(path: str, seen: set[str], english_only: bool = False) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of the lines of ``path`` (1-based; white space folded) whose text,
+    case-folded, is not in ``seen`` (which is updated); ``english_only``: by :func:`looks_english`."""
+    for n, line in enumerate(mirror.iter_lines(path), start=1):
+        s = " ".join(line.split())
+        if s and s.casefold() not in seen and (not english_only or looks_english(s)):
+            seen.add(s.casefold())
+            yield n, s
+
+
 def _news_passages(pattern: re.Pattern[str], seen: set[str]) -> list[NtrexDoc]:
     """Three-sentence passages of the MAFAND-MT English files that ``pattern`` matches (new,
     English-looking sentences only; ``seen`` is updated)."""
     out = []
-    for path in sorted(p for p in mirror.manifest() if pattern.match(p)):
-        pair, split = pattern.match(path).groups()  # type: ignore[union-attr]
-        kept = []
-        for line in mirror.iter_lines(path):
-            s = " ".join(line.split())
-            if s and s.casefold() not in seen and looks_english(s):
-                seen.add(s.casefold())
-                kept.append(s)
+    for path, match in _matching(pattern):
+        pair, split = match.groups()
+        kept = [s for _, s in _new_lines(path, seen, english_only=True)]
         for k in range(0, len(kept) - PASSAGE_SENTENCES + 1, PASSAGE_SENTENCES):
             text = " ".join(kept[k : k + PASSAGE_SENTENCES])
             out.append(NtrexDoc(f"mafand-{pair}-{split}_p{k // PASSAGE_SENTENCES}", text,
@@ -187,13 +200,9 @@ def xl_distractors() -> tuple[NtrexDoc, ...]:
     seen = {s.casefold() for s in sentences("en")}
     out = _news_passages(_MAFAND_EVAL, seen) + _news_passages(_MAFAND_TRAIN, seen)
     for pattern, source in ((_CAPTIONS, "multi30k"), (_TATOEBA_EN, "tatoeba")):
-        for path in sorted(p for p in mirror.manifest() if pattern.match(p)):
-            name = pattern.match(path).group(1)  # type: ignore[union-attr]
-            for n, line in enumerate(mirror.iter_lines(path), start=1):
-                s = " ".join(line.split())
-                if s and s.casefold() not in seen:
-                    seen.add(s.casefold())
-                    out.append(NtrexDoc(f"{source}-{name}-{n}", s, f"{source}/{name}"))
+        for path, match in _matching(pattern):
+            name = match.group(1)
+            out += [NtrexDoc(f"{source}-{name}-{n}", s, f"{source}/{name}") for n, s in _new_lines(path, seen)]
     return tuple(out)
 
 

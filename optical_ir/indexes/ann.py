@@ -23,7 +23,6 @@ runs, and the graph (hence the run) would not be reproducible.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,9 +93,6 @@ class IndexSpec:
     def suffix(self) -> str:
         """What the default directory of a non-flat index adds to the flat one's name."""
         return "" if self.index_type == "flat" else f"-{self.index_type}"
-
-    def replace(self, **changes: Any) -> IndexSpec:
-        return dataclasses.replace(self, **changes)
 
 
 def build_index(spec: IndexSpec, vectors: np.ndarray) -> Any:

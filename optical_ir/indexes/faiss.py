@@ -40,7 +40,7 @@ import numpy as np
 
 from ..encoders import DenseEncoder
 from ..errors import ConfigError, MissingInputError
-from .ann import SEARCH_TIME, IndexSpec, build_index
+from .ann import SEARCH_TIME, IndexSpec, build_index, set_search_parameters
 from .lifecycle import IndexMismatchError, building, default_index_dir, docs_fingerprint, read_index_config, reusable
 
 CHUNK = 4096
@@ -152,7 +152,7 @@ def build_faiss_index(dataset_id: str, encoder: DenseEncoder, index_dir: str | o
         start, end = shard_range(count, *shard)
         config["shard_range"] = [start, end]
         docs, count = itertools.islice(docs, start, end), end - start
-    flat = _cached_flat(dataset_id, encoder) if spec.index_type != "flat" else None
+    flat = _cached_flat(dataset_id, encoder, config) if spec.index_type != "flat" else None
     if flat is not None:
         print(f"vectors from the flat index {flat}", file=sys.stderr)
         docids, vectors = index_vectors(flat)
@@ -182,7 +182,6 @@ def _update_search_time(target: Path, spec: IndexSpec) -> None:
     import faiss
 
     from ..files import atomic_write
-    from .ann import set_search_parameters
     from .lifecycle import INDEX_CONFIG
 
     record = read_index_config(target) or {}
@@ -231,23 +230,17 @@ def write_vectors(directory: Path, docids: list[str], vectors: Any, spec: IndexS
     config["bytes_per_passage"] = round((directory / "index").stat().st_size / max(1, n), 1)
 
 
-def _cached_flat(dataset_id: str, encoder: DenseEncoder) -> Path | None:
-    """The cached flat index of ``encoder``'s vectors of the dataset's documents, if one is finished."""
+def _cached_flat(dataset_id: str, encoder: DenseEncoder, config: dict[str, Any]) -> Path | None:
+    """The cached flat index of ``encoder``'s vectors of the documents ``config`` (the record of
+    the index being built) describes, if one is finished."""
     path = default_faiss_dir(dataset_id, encoder)
     if not read_index_config(path):
         return None
     try:
-        return path if reusable(path, dataset_id, *_docs_identity(dataset_id), False,
+        return path if reusable(path, dataset_id, config["docs_count"], config["docs_fingerprint"], False,
                                 {"encoder_config": encoder.config.to_dict(), **_settings(IndexSpec(), None)}) else None
     except IndexMismatchError:
         return None
-
-
-def _docs_identity(dataset_id: str) -> tuple[int, str]:
-    from ..collections import load
-
-    dataset = load(dataset_id)
-    return dataset.docs_count(), docs_fingerprint(dataset)
 
 
 def merge_shards(shards: Sequence[str | os.PathLike[str]], target: str | os.PathLike[str],
