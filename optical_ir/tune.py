@@ -13,7 +13,7 @@ Command line::
     python -m optical_ir.tune --grid reproduce/tune.yaml --output-dir tune [--final] \\
         [--first-stage-dir runs/ntrex] [--device cuda] [--workers 4] [--languages sw de] \\
         [--dataset optical-ir/ntrex/{lang}-en/test] [--no-ceiling] [--selected selected.json] \\
-        [--train-layers 6] [--late-interaction] [--name-suffix=-cpu]
+        [--train-layers 9 --precision bf16 --lr-scale 2] [--late-interaction] [--name-suffix=-cpu]
 """
 
 from __future__ import annotations
@@ -46,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="also run the teacher on the English queries (the collection's en-en form)")
     parser.add_argument("--train-layers", type=int, help="train only the top N transformer layers of every student "
                         "(over the cached output of the frozen ones: the CPU mode; see docs/training.md)")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], help="arithmetic of every student's trained "
+                        "layers (bf16: autocast, for CPUs with AMX or AVX-512 BF16; see docs/training.md)")
+    parser.add_argument("--lr-scale", type=float, default=1.0, help="multiply every variant's learning rate by "
+                        "this (the CPU mode: 2 with --train-layers 9)")
     parser.add_argument("--late-interaction", action="store_true", help="also search each final student by MaxSim "
                         "over the teacher's token index (runs maxsim-<condition>)")
     parser.add_argument("--name-suffix", default="", help="append this to the name (file and run tag) of every "
@@ -69,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.workers < 1 or args.threads < 1:
         parser.error("--workers and --threads must be positive")
     from .errors import MismatchError, check_device
-    from .experiments.tuning import final, read_grid, select
+    from .experiments.tuning import final, read_grid, select, training_mode
     from .languages import canonical
 
     check_device(args.device)
@@ -78,9 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(args.track) - set(SPLITS))
     if unknown:
         parser.error(f"--track {' '.join(unknown)}: not a NTREX split (one of {', '.join(SPLITS)})")
-    grid = read_grid(args.grid)
-    if args.train_layers is not None:
-        grid["base"] = {**grid["base"], "train_layers": args.train_layers}
+    grid = training_mode(read_grid(args.grid), args.train_layers, args.precision, args.lr_scale)
 
     languages = [canonical(x) for x in (args.languages or grid.get("languages") or [])]
     if not languages:

@@ -167,6 +167,35 @@ def test_train_layers_trains_only_the_top_layers_from_cached_frozen_outputs(tmp_
         DistillConfig(languages=("sw",), train_layers=0)
 
 
+def test_bf16_runs_the_top_layers_in_bfloat16_near_float32_and_trains(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    from optical_ir.distillation.features import TokenSide
+
+    enc = DenseEncoder("all-MiniLM-L6-v2")
+    texts = [*PROBE, "Habari.", "Watu wengi walihudhuria mkutano mkubwa wa kisiasa jana jioni.", "Ndiyo"] * 4
+    exact, half = TokenSide(enc, 32, top_layers=2), TokenSide(enc, 32, top_layers=2, precision="bf16")
+    exact.prepare(texts)
+    half.trunk = exact.trunk
+    with torch.no_grad():
+        a, b = exact.run(texts), half.run(texts)
+    assert b.tokens.dtype == torch.float32  # the losses read float32
+    assert not torch.equal(a.sentence, b.sentence)  # the layers did run in bfloat16 ...
+    cosine = torch.nn.functional.cosine_similarity(a.sentence, b.sentence, dim=-1)
+    assert float(cosine.min()) > 0.999  # ... close to float32
+
+    config = DistillConfig(**{**_config("mse", epochs=1).to_dict(), "languages": ("sw",), "sources": ("ntrex",),
+                              "train_layers": 1, "precision": "bf16"})
+    assert config.to_dict()["precision"] == "bf16" and "precision" not in _config().to_dict()
+    out = distill(config, tmp_path / "bf16")
+    weights = load_file(str(out / "model.safetensors"))
+    assert all(v.dtype == torch.float32 for v in weights.values())  # the weights stay float32
+    assert read_distill_info(out)["config"]["precision"] == "bf16"
+    with pytest.raises(ValueError, match="unknown precision 'fp16'"):
+        DistillConfig(languages=("sw",), precision="fp16")
+
+
 def test_a_student_for_a_language_no_table_holds_from_your_own_bitext(tmp_path: Path) -> None:
     # Kabyle: a valid ISO 639 code in no data set of the toolkit and without a resource level
     from optical_ir.parallel import read_bitext

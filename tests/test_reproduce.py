@@ -222,7 +222,8 @@ def test_the_gpu_conditions_run_as_committed_with_device_cpu(tmp_path: Path) -> 
     # tests/test_tune.py::test_tune_cli_trains_the_top_layers_and_searches_by_maxsim)
     cpu_jobs = plan(load_config(CONFIG), tmp_path / "runs", ["ntrex"], ["maxsim-optical-cpu"])
     [cpu] = [j for j in cpu_jobs if j.lang == "sw"]
-    assert all(f in cpu.command for f in ("optical_ir.tune", "--train-layers 6", "--late-interaction",
+    assert all(f in cpu.command for f in ("optical_ir.tune", "--train-layers 9 --precision bf16 --lr-scale 2",
+                                          "--late-interaction",
                                           "--name-suffix=-cpu", "--device cpu"))
     assert main(["--config", str(config), "--runs-dir", str(tmp_path / "runs"), "--device", "cpu"]) == 0
     first_stage = read_run(tmp_path / "runs" / "ntrex" / "bm25.sw.trec.gz")

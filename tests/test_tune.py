@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from optical_ir.evaluation import evaluate
-from optical_ir.experiments.tuning import final, read_grid, select, with_ablations
+from optical_ir.experiments.tuning import final, read_grid, select, training_mode, with_ablations
 
 from .conftest import needs_mirror
 
@@ -48,6 +48,18 @@ def test_ablations_mirror_the_optical_selection() -> None:
     assert out["token-uniform"]["variant"] == "v" and out["token-uniform"]["epochs"] == 3
     assert out["token-uniform"]["val_AP"] is None and out["token-position"]["mirrors"] == "optical"
     assert with_ablations({"mse": {"variant": "m"}}) == {"mse": {"variant": "m"}}
+
+
+def test_training_mode_scales_every_learning_rate_and_sets_the_mode(tmp_path: Path) -> None:
+    grid = _grid(tmp_path, GRID + "  mse-fast: {method: mse, lr: 3.0e-4}\n")
+    cpu = training_mode(grid, train_layers=9, precision="bf16", lr_scale=2)
+    assert cpu["base"]["lr"] == pytest.approx(2e-4) and cpu["variants"]["mse-fast"]["lr"] == pytest.approx(6e-4)
+    assert cpu["base"]["train_layers"] == 9 and cpu["base"]["precision"] == "bf16"
+    assert "lr" not in cpu["variants"]["mse"]  # it takes the scaled base rate
+    assert grid["base"]["lr"] == pytest.approx(1e-4) and grid["variants"]["mse-fast"]["lr"] == pytest.approx(3e-4)
+    assert training_mode(grid) == grid
+    with pytest.raises(ValueError, match="lr_scale must be positive"):
+        training_mode(grid, lr_scale=0)
 
 
 @needs_mirror
@@ -102,12 +114,15 @@ def test_tune_cli_trains_the_top_layers_and_searches_by_maxsim(tmp_path: Path) -
     out = tmp_path / "out"
     assert main(["--grid", str(tmp_path / "grid.yaml"), "--selected", str(tmp_path / "selected.json"),
                  "--languages", "sw", "--dataset", dev, "--no-ceiling", "--output-dir", str(out),
-                 "--train-layers", "1", "--late-interaction", "--name-suffix=-cpu"]) == 0
+                 "--train-layers", "1", "--precision", "bf16", "--lr-scale", "2", "--late-interaction",
+                 "--name-suffix=-cpu"]) == 0
     got = {(r["condition"], r["measure"]): float(r["value"]) for r in csv.DictReader(open(out / "results.csv"))}
     suffixes = {"zeroshot", "msekd", "optical", "tokkd", "tokkd-position"}
     assert {c for c, _ in got} == {f"{kind}-{s}-cpu" for kind in ("dense", "maxsim") for s in suffixes}
     for method in ("mse", "optical", "token-uniform", "token-position"):
-        assert read_distill_info(out / "final" / method / "sw")["config"]["train_layers"] == 1
+        config = read_distill_info(out / "final" / method / "sw")["config"]
+        assert config["train_layers"] == 1 and config["precision"] == "bf16"
+        assert config["lr"] == pytest.approx(2e-4)  # the grid's 1e-4, scaled
     assert json.loads((out / "final.json").read_text())["base"]["train_layers"] == 1
     for condition in ("maxsim-optical-cpu", "maxsim-zeroshot-cpu"):  # each run re-evaluates to its row
         ev = evaluate(out / "runs" / f"{condition}.sw.trec", dev)

@@ -78,8 +78,10 @@ def fingerprint(model_path: str) -> str:
     return str(model_path)
 
 
-CHUNK_ROWS = 4
-"""Rows of a batch that the top layers run at once (:meth:`TokenSide._top`)."""
+CHUNK_ROWS = {"fp32": 4, "bf16": 16}
+"""Rows of a batch that the top layers run at once (:meth:`TokenSide._top`), by precision:
+bfloat16 matrix products are cheap enough that larger groups (fewer, bigger products) pay
+for their padding (``benchmarks/precision.py`` measures the two modes)."""
 
 
 @cache
@@ -100,8 +102,10 @@ class TokenSide:
     pooling reads (every real token for mean pooling, the first for CLS pooling).
     """
 
-    def __init__(self, encoder: Any, max_length: int, mass: str = "content", top_layers: int | None = None) -> None:
+    def __init__(self, encoder: Any, max_length: int, mass: str = "content", top_layers: int | None = None,
+                 precision: str = "fp32") -> None:
         self.encoder = encoder
+        self.precision = precision
         self.max_length = max_length
         self.mass = mass
         self.n_prefix = encoder.prefix_length("query")
@@ -175,7 +179,7 @@ class TokenSide:
     def _top(self, hidden: Any, mask: Any) -> Any:
         """The top layers over the frozen trunk's output ``hidden``, by groups of similar length.
 
-        The rows are sorted by length and run :data:`CHUNK_ROWS` at a time, each group cut
+        The rows are sorted by length and run :data:`CHUNK_ROWS` at a time (by precision), each group cut
         to its longest row, so that a batch of short sentences is not padded to the
         longest one (a batch of NTREX sentences is padded to 1.7 × its tokens). A token
         attends only to its own sentence's tokens, so a real token's output is the one the
@@ -185,11 +189,12 @@ class TokenSide:
         import torch
 
         lengths = mask.sum(1)
-        if hidden.shape[0] <= CHUNK_ROWS or int(lengths.min()) == hidden.shape[1]:
+        rows = CHUNK_ROWS[self.precision]
+        if hidden.shape[0] <= rows or int(lengths.min()) == hidden.shape[1]:
             return self._layers(hidden, mask)
         order = torch.argsort(lengths, stable=True)
         parts = []
-        for group in order.split(CHUNK_ROWS):
+        for group in order.split(rows):
             n = int(lengths[group].max())
             out = self._layers(hidden[group, :n], mask[group, :n])
             parts.append(torch.nn.functional.pad(out, (0, 0, 0, hidden.shape[1] - n)))
@@ -221,14 +226,19 @@ class TokenSide:
     def encode(self, inputs: Inputs, delta: Any = None) -> Features:
         """Token vectors ``(B, T, H)``, the mask of the tokens with mass ``(B, T)`` and pooled vectors
         ``(B, H)`` of :meth:`inputs` (plus the perturbation ``delta``, same shape, if given)."""
+        import torch
+
         enc = self.encoder
         x = inputs.vectors if delta is None else inputs.vectors + delta
         extra = {} if inputs.token_type_ids is None else {"token_type_ids": inputs.token_type_ids}
-        if inputs.trunk:
-            hidden = enc.project(self._top(x, inputs.attention_mask))
-        else:
-            given = {"input_ids": inputs.input_ids} if delta is None else {"inputs_embeds": x}
-            hidden = enc.project(enc.model(**given, attention_mask=inputs.attention_mask, **extra).last_hidden_state)
+        with torch.autocast(enc.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            if inputs.trunk:
+                hidden = enc.project(self._top(x, inputs.attention_mask))
+            else:
+                given = {"input_ids": inputs.input_ids} if delta is None else {"inputs_embeds": x}
+                out = enc.model(**given, attention_mask=inputs.attention_mask, **extra)
+                hidden = enc.project(out.last_hidden_state)
+        hidden = hidden.float()
         mask = inputs.attention_mask
         if self.mass == "pooled":
             pooled = mask.clone()

@@ -199,7 +199,7 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
     english_queries = retrieves or policy.monolingual_share() > 0
     epoch_texts = _augmented(config, pairs)
     teacher_side = TokenSide(teacher, config.max_length, config.mass)
-    student_side = TokenSide(student, config.max_length, config.mass, config.train_layers)
+    student_side = TokenSide(student, config.max_length, config.mass, config.train_layers, config.precision)
     if config.train_layers:
         layers = student_side.layers()
         if config.train_layers > len(layers):

@@ -59,6 +59,32 @@ def read_grid(path: str | os.PathLike[str]) -> dict[str, Any]:
     return load_grid(path).model_dump()
 
 
+def training_mode(grid: dict[str, Any], train_layers: int | None = None, precision: str | None = None,
+                  lr_scale: float = 1.0) -> dict[str, Any]:
+    """The grid with every student trained in another mode: only the top ``train_layers``
+    layers, in ``precision``, each variant's learning rate times ``lr_scale``.
+
+    The CPU mode of the reproduction is ``train_layers=9, precision="bf16", lr_scale=2``:
+    fewer trained parameters take a larger step (docs/training.md gives the measurements).
+    """
+    if not lr_scale > 0:
+        raise ConfigError(f"lr_scale must be positive, not {lr_scale}")
+    base = dict(grid["base"])
+    if train_layers is not None:
+        base["train_layers"] = train_layers
+    if precision is not None:
+        base["precision"] = precision
+    variants = {name: dict(v or {}) for name, v in grid["variants"].items()}
+    if lr_scale != 1.0:
+        from ..distillation import DistillConfig
+
+        base["lr"] = base.get("lr", DistillConfig.lr) * lr_scale
+        for settings in variants.values():
+            if "lr" in settings:
+                settings["lr"] *= lr_scale
+    return {**grid, "base": base, "variants": variants}
+
+
 def _config(grid: dict[str, Any], variant: str, lang: str, **changes: Any) -> Any:
     from ..distillation import DistillConfig
 

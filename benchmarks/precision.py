@@ -1,0 +1,123 @@
+"""A training step of the CPU mode in bfloat16 against float32, as a ratio, in one run.
+
+``--precision bf16`` runs the student's trained layers under ``torch.autocast`` in
+bfloat16 (weights, optimizer and losses in float32) and groups the rows of a batch 16 at a
+time instead of 4 (:data:`~optical_ir.distillation.features.CHUNK_ROWS`). This measures one
+training step of each over the same seeded NTREX batches: the forward pass of the X side
+and of the English side (the MSE loss's shape: the student reads both), the backward pass
+and the AdamW update of the top ``--layers`` layers, over the cached output of the frozen
+ones. It also reports how far the bfloat16 pooled vectors are from the float32 ones (eval
+mode, no dropout): the cosine of each pair. Whether the students trained so retrieve as
+well is the reproduction's question (the ``-cpu`` conditions), not this script's.
+
+    python benchmarks/precision.py [--language sw] [--layers 9] [--batches 20] [--threads 2] \\
+        [--output benchmarks/precision.json]
+
+The CPU needs bfloat16 matrix units (AMX or AVX-512 BF16, ``lscpu``) to gain; without them
+bfloat16 is emulated and slower.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+MODES = (("fp32", "float32, groups of 4"), ("bf16", "bfloat16 autocast, groups of 16"))
+
+
+def _cpu_flags() -> list[str]:
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        return []
+    for line in cpuinfo.read_text().splitlines():
+        if line.startswith("flags"):
+            return sorted(f for f in line.split(":", 1)[1].split() if f in ("amx_bf16", "avx512_bf16"))
+    return []
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--language", default="sw")
+    parser.add_argument("--layers", type=int, default=9, help="top layers trained")
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--output", default="benchmarks/precision.json")
+    args = parser.parse_args()
+    import torch
+
+    from optical_ir.distillation import DistillConfig, features
+    from optical_ir.distillation.data import training_pairs
+    from optical_ir.encoders import DenseEncoder
+
+    torch.set_num_threads(args.threads)
+    pairs = training_pairs(DistillConfig(languages=(args.language,), method="mse"))
+    order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(13)).tolist()
+    batches = [[pairs[i] for i in order[k * args.batch_size : (k + 1) * args.batch_size]]
+               for k in range(args.batches)]
+    encoder = DenseEncoder("multilingual-e5-small")
+    sides = {mode: features.TokenSide(encoder, 64, top_layers=args.layers, precision=mode) for mode, _ in MODES}
+    texts = [t for b in batches for p in b for t in (p.source, p.english)]
+    sides["fp32"].prepare(texts)
+    sides["bf16"].trunk = sides["fp32"].trunk  # the frozen layers' output is float32 either way
+    encoder.model.requires_grad_(False)
+    params = []
+    for layer in sides["fp32"].layers()[-args.layers :]:
+        layer.requires_grad_(True)
+        params += list(layer.parameters())
+    start_state = {k: v.clone() for k, v in encoder.model.state_dict().items()}
+
+    target = torch.nn.functional.normalize(torch.randn(args.batch_size, encoder.dim,
+                                                       generator=torch.Generator().manual_seed(13)), dim=-1)
+
+    def step(side: Any, optimizer: Any, batch: list[Any]) -> None:
+        x, e = side.run([p.source for p in batch]), side.run([p.english for p in batch])
+        t = target[: len(batch)]  # a fixed stand-in for the teacher's vectors
+        loss = ((x.sentence - t) ** 2).sum(-1).mean() + ((e.sentence - t) ** 2).sum(-1).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    results: dict[str, Any] = {}
+    pooled: dict[str, Any] = {}
+    for mode, label in MODES:
+        encoder.model.load_state_dict(start_state)
+        side = sides[mode]
+        encoder.model.eval()
+        with torch.no_grad():
+            pooled[mode] = torch.cat([side.run([p.source for p in b]).sentence for b in batches])
+        encoder.model.train()
+        optimizer = torch.optim.AdamW(params, lr=1e-4)
+        torch.manual_seed(13)
+        step(side, optimizer, batches[0])  # warm-up
+        start = time.perf_counter()
+        for batch in batches:
+            step(side, optimizer, batch)
+        seconds = (time.perf_counter() - start) / len(batches)
+        results[mode] = {"label": label, "seconds_per_step": round(seconds, 4),
+                         "pairs_per_second": round(args.batch_size / seconds, 1)}
+    cosine = torch.nn.functional.cosine_similarity(pooled["fp32"], pooled["bf16"].float(), dim=-1)
+    summary = {"language": args.language, "top_layers": args.layers, "threads": args.threads,
+               "batch_size": args.batch_size, "batches": args.batches, **results,
+               "speedup": round(results["fp32"]["seconds_per_step"] / results["bf16"]["seconds_per_step"], 2),
+               "pooled_cosine_min": round(float(cosine.min()), 5), "pooled_cosine_mean": round(float(cosine.mean()), 5),
+               "cpu_bf16_flags": _cpu_flags(), "processor": platform.processor() or platform.machine(),
+               "torch": torch.__version__}
+    out = Path(args.output)
+    out.write_text(json.dumps(summary, indent=2) + "\n")
+    rows = ["| arithmetic | s / step | pairs / s |", "|---|---|---|"]
+    rows += [f"| {r['label']} | {r['seconds_per_step']} | {r['pairs_per_second']} |" for r in results.values()]
+    rows.append(f"\nbfloat16 / float32 speed: **{summary['speedup']}×**; cosine of the pooled vectors "
+                f"(bfloat16 vs float32, {len(cosine)} sentences): mean {summary['pooled_cosine_mean']}, "
+                f"min {summary['pooled_cosine_min']}")
+    out.with_suffix(".md").write_text("\n".join(rows) + "\n")
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
