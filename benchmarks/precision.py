@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _measure import ntrex_batches
+
 MODES = (("fp32", "float32, groups of 4"), ("bf16", "bfloat16 autocast, groups of 16"))
 
 
@@ -50,25 +52,17 @@ def main() -> int:
     args = parser.parse_args()
     import torch
 
-    from optical_ir.distillation import DistillConfig, features
-    from optical_ir.distillation.data import training_pairs
+    from optical_ir.distillation import features
     from optical_ir.encoders import DenseEncoder
 
     torch.set_num_threads(args.threads)
-    pairs = training_pairs(DistillConfig(languages=(args.language,), method="mse"))
-    order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(13)).tolist()
-    batches = [[pairs[i] for i in order[k * args.batch_size : (k + 1) * args.batch_size]]
-               for k in range(args.batches)]
+    batches = ntrex_batches(args.language, args.batches, args.batch_size)
     encoder = DenseEncoder("multilingual-e5-small")
     sides = {mode: features.TokenSide(encoder, 64, top_layers=args.layers, precision=mode) for mode, _ in MODES}
     texts = [t for b in batches for p in b for t in (p.source, p.english)]
     sides["fp32"].prepare(texts)
     sides["bf16"].trunk = sides["fp32"].trunk  # the frozen layers' output is float32 either way
-    encoder.model.requires_grad_(False)
-    params = []
-    for layer in sides["fp32"].layers()[-args.layers :]:
-        layer.requires_grad_(True)
-        params += list(layer.parameters())
+    params = sides["fp32"].train_only_top()
     start_state = {k: v.clone() for k, v in encoder.model.state_dict().items()}
 
     target = torch.nn.functional.normalize(torch.randn(args.batch_size, encoder.dim,

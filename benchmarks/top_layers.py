@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _measure import ntrex_batches
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -33,22 +35,16 @@ def main() -> int:
     args = parser.parse_args()
     import torch
 
-    from optical_ir.distillation import DistillConfig, features
-    from optical_ir.distillation.data import training_pairs
+    from optical_ir.distillation import features
     from optical_ir.encoders import DenseEncoder
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(13)
-    texts = [p.source for p in training_pairs(DistillConfig(languages=(args.language,), method="mse"))]
-    order = torch.randperm(len(texts), generator=torch.Generator().manual_seed(13)).tolist()
-    batches = [[texts[i] for i in order[k * args.batch_size : (k + 1) * args.batch_size]]
-               for k in range(args.batches)]
+    batches = [[p.source for p in b] for b in ntrex_batches(args.language, args.batches, args.batch_size)]
     encoder = DenseEncoder("multilingual-e5-small")
     side = features.TokenSide(encoder, 64, top_layers=args.layers)
     side.prepare([t for b in batches for t in b])
-    encoder.model.requires_grad_(False)
-    for layer in side.layers()[-args.layers :]:
-        layer.requires_grad_(True)
+    side.train_only_top()
     encoder.model.train()
 
     def step(batch: list[str]) -> Any:

@@ -49,3 +49,20 @@ def minilm() -> Any:
     from optical_ir.encoders import DenseEncoder
 
     return DenseEncoder("all-MiniLM-L6-v2")
+
+
+def interrupt_after_first_checkpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the next training run stop (``KeyboardInterrupt``) right after it writes its
+    first checkpoint, as a killed run would; later checkpoints are written as usual."""
+    from optical_ir.distillation import trainer
+
+    real = trainer._save_checkpoint
+    calls = {"n": 0}
+
+    def save_then_stop(*args: object, **kwargs: object) -> None:
+        real(*args, **kwargs)  # type: ignore[arg-type]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt("simulated interruption after epoch 1")
+
+    monkeypatch.setattr(trainer, "_save_checkpoint", save_then_stop)

@@ -11,7 +11,7 @@ from optical_ir.distillation import DistillConfig, distill, read_distill_info
 from optical_ir.distillation import trainer as distill_mod
 from optical_ir.encoders import DenseEncoder
 
-from .conftest import needs_mirror
+from .conftest import interrupt_after_first_checkpoint, needs_mirror
 
 pytestmark = [needs_mirror]
 
@@ -46,16 +46,7 @@ def test_deterministic_and_resumes_after_an_interruption(tmp_path: Path, monkeyp
     again = distill(_config(), tmp_path / "again")
     np.testing.assert_array_equal(_vectors(straight), _vectors(again))
 
-    real_save = distill_mod._save_checkpoint
-    calls = {"n": 0}
-
-    def save_then_crash(*args: object, **kwargs: object) -> None:
-        real_save(*args, **kwargs)  # type: ignore[arg-type]
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise KeyboardInterrupt("simulated interruption after epoch 1")
-
-    monkeypatch.setattr(distill_mod, "_save_checkpoint", save_then_crash)
+    interrupt_after_first_checkpoint(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         distill(_config(), tmp_path / "resumed")
     assert not (read_distill_info(tmp_path / "resumed") or {}).get("finished")

@@ -14,6 +14,8 @@ import pytest
 from optical_ir.distillation import DistillConfig, distill, read_distill_info
 from optical_ir.distillation.distributed import World
 
+from .conftest import interrupt_after_first_checkpoint
+
 
 def _tiny_student(directory: Path) -> Path:
     """A random 2-layer BERT as wide as the teacher, without dropout (each rank would draw its own masks)."""
@@ -77,19 +79,11 @@ def test_two_processes_train_the_student_one_process_trains(method: str, tmp_pat
 
 def test_two_processes_resume_a_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A run interrupted after epoch 1 (one process) is finished by two, which both load it."""
-    import optical_ir.distillation.trainer as trainer
-
     student = _tiny_student(tmp_path / "tiny")
     config = DistillConfig(languages=("sw",), method="mse", teacher="all-MiniLM-L6-v2", student=str(student),
                            student_pooling="mean", max_pairs=8, epochs=2, batch_size=4, max_length=24, lr=1e-3)
     straight = distill(config, tmp_path / "straight")
-    real_save = trainer._save_checkpoint
-
-    def save_then_crash(*args: object, **kwargs: object) -> None:
-        real_save(*args, **kwargs)  # type: ignore[arg-type]
-        raise KeyboardInterrupt("simulated interruption after epoch 1")
-
-    monkeypatch.setattr(trainer, "_save_checkpoint", save_then_crash)
+    interrupt_after_first_checkpoint(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         distill(config, tmp_path / "resumed")
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",

@@ -14,7 +14,7 @@ import yaml
 from optical_ir import cli
 from optical_ir.errors import ConfigError, DataFormatError, MismatchError, OutputError, StepError
 
-from .conftest import needs_mirror
+from .conftest import interrupt_after_first_checkpoint, needs_mirror
 
 
 def _verb(module: str, argv: list[str], capsys: pytest.CaptureFixture[str],
@@ -40,18 +40,11 @@ def _tiny_config(**changes: object):  # noqa: ANN202
 
 @needs_mirror
 def test_1_resume_with_other_settings_is_refused_naming_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from optical_ir.distillation import distill, trainer
+    from optical_ir.distillation import distill
 
-    real = trainer._save_checkpoint
-
-    def save_then_stop(*args: object, **kwargs: object) -> None:
-        real(*args, **kwargs)  # type: ignore[arg-type]
-        raise KeyboardInterrupt("interrupted after epoch 1")
-
-    monkeypatch.setattr(trainer, "_save_checkpoint", save_then_stop)
+    interrupt_after_first_checkpoint(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         distill(_tiny_config(), tmp_path / "s")
-    monkeypatch.setattr(trainer, "_save_checkpoint", real)
     with pytest.raises(MismatchError, match=r"interrupted run of another configuration \(lr: 0.0001 there, 0.0002 "
                                             r"now\)"):
         distill(_tiny_config(lr=2e-4), tmp_path / "s")

@@ -119,6 +119,24 @@ class TokenSide:
             raise ConfigError(f"{self.encoder.name}: train_layers needs a BERT-like model (model.encoder.layer)")
         return layers
 
+    def train_only_top(self) -> list[Any]:
+        """Freeze the encoder but its top ``top_layers`` layers; return their parameters.
+
+        Raises
+        ------
+        ConfigError
+            If the encoder has fewer layers than ``top_layers``.
+        """
+        layers = self.layers()
+        if self.top_layers is None or self.top_layers > len(layers):
+            raise ConfigError(f"train_layers {self.top_layers}: {self.encoder.name} has {len(layers)} layers")
+        self.encoder.model.requires_grad_(False)
+        params: list[Any] = []
+        for layer in layers[-self.top_layers :]:
+            layer.requires_grad_(True)
+            params += list(layer.parameters())
+        return params
+
     def prepare(self, texts: Sequence[str], batch_size: int = 64) -> None:
         """With ``top_layers``: compute once the frozen trunk's output (the input of the top
         layers) of every distinct text, with its attention and special-token masks."""

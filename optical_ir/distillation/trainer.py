@@ -201,12 +201,7 @@ def distill(config: DistillConfig, output: str | os.PathLike[str], device: str =
     teacher_side = TokenSide(teacher, config.max_length, config.mass)
     student_side = TokenSide(student, config.max_length, config.mass, config.train_layers, config.precision)
     if config.train_layers:
-        layers = student_side.layers()
-        if config.train_layers > len(layers):
-            raise ConfigError(f"train_layers {config.train_layers}: {config.student} has {len(layers)} layers")
-        student.model.requires_grad_(False)
-        for layer in layers[-config.train_layers :]:
-            layer.requires_grad_(True)
+        student_side.train_only_top()
         english_too = [p.english for p in pairs] if loss_fn.student_reads_english or english_queries else []
         noisy = [t for texts in (epoch_texts or {}).values() for t in texts]
         with world.main_first():
