@@ -28,7 +28,8 @@ from pathlib import Path
 from . import cli
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m optical_ir.tune``."""
     parser = cli.parser("tune", __doc__)
     parser.add_argument("--grid", required=True, help="YAML grid of distillation variants")
     parser.add_argument("--output-dir", required=True, help="students, validation.csv, selected.json, runs")
@@ -66,6 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "4 on a GPU, 1 on a CPU)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads per worker")
     cli.add_data_flags(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     cli.apply_data_flags(args)
     if args.workers is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from optical_ir.evaluation import evaluate
-from optical_ir.experiments.reproduction import check, load_config, plan, read_results
+from optical_ir.experiments.reproduction import Job, check, load_config, plan, read_results
 from optical_ir.reproduce import main
 
 from .conftest import needs_mirror
@@ -327,36 +327,31 @@ def test_breadth_covers_the_low_resource_languages_and_its_summary_regenerates(t
         assert (tmp_path / name).read_text() == (committed / name).read_text(), name
 
 
-def _flags(argv: list[str]) -> dict[str, list[str]]:
-    """``--flag value …`` groups of a command line (the words before the first flag under '')."""
-    groups: dict[str, list[str]] = {"": []}
-    key = ""
-    for word in argv:
-        if word.startswith("--"):
-            key, _, value = word.partition("=")
-            groups[key] = [value] if value else []
-        else:
-            groups[key].append(word)
-    return groups
-
-
 def test_breadth_students_are_the_main_tables_cpu_students() -> None:
     """The breadth config trains its students with the main table's CPU-mode command (only
     ``--methods mse optical`` added) into the same cache, so its runs of the default four are
     the main table's."""
-    def student_jobs(config: Path, runs: str) -> dict[tuple[str, str], object]:
+    from optical_ir.tune import build_parser
+
+    def student_jobs(config: Path, runs: str) -> dict[tuple[str, str], Job]:
         return {(j.condition, j.lang): j for j in plan(load_config(config), Path(runs)) if j.condition.endswith("-cpu")}
+
+    def tune_args(argv: list[str]) -> dict[str, object]:
+        assert argv[:3] == ["python", "-m", "optical_ir.tune"]
+        return vars(build_parser().parse_args(argv[3:]))
 
     main_jobs = student_jobs(CONFIG, "runs")
     breadth_jobs = student_jobs(ROOT / "reproduce" / "breadth.yaml", "runs/breadth")
     assert breadth_jobs
     for (condition, lang), job in breadth_jobs.items():
-        tune, copy = job.argvs()  # type: ignore[attr-defined]
-        flags = _flags(tune)
-        assert flags.pop("--methods") == ["mse", "optical"], condition
+        tune, copy = job.argvs()
+        args = tune_args(tune)
+        assert args.pop("methods") == ["mse", "optical"], condition
         if (condition, lang) in main_jobs:
-            main_tune, main_copy = main_jobs[(condition, lang)].argvs()  # type: ignore[attr-defined]
-            assert flags == _flags(main_tune), (condition, lang)
+            main_tune, main_copy = main_jobs[(condition, lang)].argvs()
+            main_args = tune_args(main_tune)
+            assert main_args.pop("methods") is None
+            assert args == main_args, (condition, lang)
             assert copy[1] == main_copy[1]  # the same student's run from the same cache
             committed = ROOT / "runs" / "breadth" / "ntrex" / f"{condition}.{lang}.trec.gz"
             assert committed.read_bytes() == (ROOT / "runs" / "ntrex" / committed.name).read_bytes()
