@@ -13,7 +13,8 @@ Command line::
     python -m optical_ir.tune --grid reproduce/tune.yaml --output-dir tune [--final] \\
         [--first-stage-dir runs/ntrex] [--device cuda] [--workers 4] [--languages sw de] \\
         [--dataset optical-ir/ntrex/{lang}-en/test] [--no-ceiling] [--selected selected.json] \\
-        [--train-layers 9 --precision bf16 --lr-scale 2] [--late-interaction] [--name-suffix=-cpu]
+        [--train-layers 9 --precision bf16 --lr-scale 2] [--late-interaction] [--name-suffix=-cpu] \\
+        [--methods mse optical] [--test-languages sw]
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--methods", nargs="+", metavar="METHOD",
                         help="train and test only these methods' final students (e.g. mse optical; default: every "
                         "selected method and its ablations)")
+    parser.add_argument("--test-languages", nargs="+", metavar="LANG",
+                        help="search and test only these of --languages (every language's students are still "
+                        "trained, in one pool): a reproduction job per language trains them all once")
     parser.add_argument("--track", nargs="+", default=[], metavar="SPLIT",
                         help="also score every candidate of the selection on these NTREX splits after each epoch "
                         "(e.g. test dev-small), to measure how well dev ranks them (selected.json: rank_agreement); "
@@ -93,9 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     languages = [canonical(x) for x in (args.languages or grid.get("languages") or [])]
     if not languages:
         parser.error("no languages: give --languages or list them in the grid")
-    if "{lang}" not in args.dataset and (len(languages) > 1 or args.ceiling):
-        parser.error(f"--dataset {args.dataset} names one collection: put {{lang}} in it, or give one language "
-                     f"and --no-ceiling")
+    tested = [canonical(x) for x in args.test_languages] if args.test_languages else languages
+    if "{lang}" not in args.dataset and (len(tested) > 1 or args.ceiling):
+        parser.error(f"--dataset {args.dataset} names one collection: put {{lang}} in it, or test one language "
+                     f"(--languages or --test-languages) and give --no-ceiling")
     from .files import check_writable
 
     out = check_writable(args.output_dir, directory=True)
@@ -112,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.final or args.selected:
         final(grid, selected, out, languages, args.first_stage_dir, args.device, args.workers, args.threads,
               teacher_ceiling=args.ceiling, run_suffix=args.run_suffix, dataset=args.dataset,
-              late_interaction=args.late_interaction, name_suffix=args.name_suffix, methods=args.methods)
+              late_interaction=args.late_interaction, name_suffix=args.name_suffix, methods=args.methods,
+              test_languages=tested)
     print(f"done in {time.time() - start:.0f} s → {out}", file=sys.stderr)
     return 0
 

@@ -31,6 +31,33 @@ def test_config_is_valid_and_plans_every_run() -> None:
     assert {j.lang for j in jobs if j.collection == "ntrex"} == {"sw", "so", "ha", "yo", "de", "fr", "zh", "en"}
 
 
+def test_languages_placeholder_stands_for_every_language_of_the_condition(tmp_path: Path) -> None:
+    """``{languages}`` alone is one argument per language of its condition (a command that
+    trains every language's students in one call); inside a longer argument it is an error."""
+    from optical_ir.errors import ConfigError
+
+    config = tmp_path / "c.yaml"
+    config.write_text("""measures: [AP]
+collections:
+  c:
+    dataset: d/{lang}
+    languages: [sw, yo]
+    conditions:
+      a:
+        languages: [sw, so, yo]
+        command: python -m optical_ir.tune --languages {languages} --test-languages {lang} --output-dir {run}
+      b:
+        command: python -m optical_ir.tune --languages x{languages} --output-dir {run}
+""")
+    jobs = plan(load_config(config), tmp_path / "runs")
+    a = [j for j in jobs if j.condition == "a"]
+    assert [j.argvs()[0][3:8] for j in a] == [["--languages", "sw", "so", "yo", "--test-languages"]] * 3
+    assert [j.argvs()[0][8] for j in a] == ["sw", "so", "yo"]
+    b = next(j for j in jobs if j.condition == "b")
+    with pytest.raises(ConfigError, match="must be an argument of its own"):
+        b.argvs()
+
+
 def test_committed_results_recompute_from_committed_runs_and_qrels() -> None:
     """Every condition of every collection, at one of its languages (the next one for each
     condition in turn, so the languages are all covered too): ``bash reproduce/run.sh``
@@ -343,14 +370,18 @@ def test_breadth_students_are_the_main_tables_cpu_students() -> None:
     main_jobs = student_jobs(CONFIG, "runs")
     breadth_jobs = student_jobs(ROOT / "reproduce" / "breadth.yaml", "runs/breadth")
     assert breadth_jobs
+    breadth_languages = sorted({lang for _, lang in breadth_jobs})
     for (condition, lang), job in breadth_jobs.items():
         tune, copy = job.argvs()
         args = tune_args(tune)
         assert args.pop("methods") == ["mse", "optical"], condition
+        # one pool trains every language's students; each job tests its own language
+        assert sorted(args.pop("languages")) == breadth_languages and args["test_languages"] == [lang]
         if (condition, lang) in main_jobs:
             main_tune, main_copy = main_jobs[(condition, lang)].argvs()
             main_args = tune_args(main_tune)
-            assert main_args.pop("methods") is None
+            assert main_args.pop("methods") == ["mse", "optical"]
+            assert main_args.pop("languages") == ["sw", "so", "ha", "yo", "de", "fr", "zh"]
             assert args == main_args, (condition, lang)
             assert copy[1] == main_copy[1]  # the same student's run from the same cache
             committed = ROOT / "runs" / "breadth" / "ntrex" / f"{condition}.{lang}.trec.gz"

@@ -128,6 +128,19 @@ def test_tune_cli_trains_the_top_layers_and_searches_by_maxsim(tmp_path: Path) -
         ev = evaluate(out / "runs" / f"{condition}.sw.trec", dev)
         assert open(out / "runs" / f"{condition}.sw.trec").readline().split()[-1] == condition  # the run tag
         assert ev.aggregates["AP"] == pytest.approx(got[(condition, "AP")], abs=1e-4)
+    # the dense run reuses the pooled vectors of the MaxSim encoding: the ranking a dense search makes
+    from optical_ir.encoders import DenseEncoder
+    from optical_ir.retrieval import ExactDenseSearcher
+    from optical_ir.topics import dataset_queries
+    from optical_ir.trec import read_run
+
+    teacher = DenseEncoder("all-MiniLM-L6-v2")  # the grid's teacher
+    student = DenseEncoder(str(out / "final" / "optical" / "sw"))
+    searched = ExactDenseSearcher.from_dataset(student, teacher, dev).batch_search(dataset_queries(dev), 100).run
+    written = read_run(out / "runs" / "dense-optical-cpu.sw.trec")
+    assert written.keys() == searched.keys()
+    for qid, hits in searched.items():
+        assert written[qid] == pytest.approx(hits, abs=2e-6), qid
 
 
 def test_final_trains_only_the_methods_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,6 +164,12 @@ def test_final_trains_only_the_methods_asked_for(tmp_path: Path, monkeypatch: py
     assert set(json.loads((tmp_path / "final.json").read_text())["trained"]) == {"mse", "optical"}
     with pytest.raises(ConfigError, match=r"--methods infonce: not selected \(the selection has mse, optical, "):
         final(grid, selected, tmp_path, ["sw"], methods=["mse", "infonce"])
+    trained.clear()  # --test-languages: every language's students trained in one pool, whatever is tested
+    with pytest.raises(KeyboardInterrupt):
+        final(grid, selected, tmp_path, ["sw", "so"], methods=["mse"], test_languages=["so"])
+    assert trained == ["mse", "mse"]
+    with pytest.raises(ConfigError, match="--test-languages yo: not among --languages sw so"):
+        final(grid, selected, tmp_path, ["sw", "so"], test_languages=["yo"])
 
 
 def test_rank_agreement_is_kendalls_tau_over_the_candidates(tmp_path: Path) -> None:

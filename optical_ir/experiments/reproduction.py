@@ -56,6 +56,7 @@ from .schema import (
     ReproductionConfig,
     languages_of,
     load_reproduction,
+    placeholders,
     split_variant,
     variant_name,
 )
@@ -99,8 +100,17 @@ class Job(NamedTuple):
     def argvs(self, run: Path | None = None) -> list[list[str]]:
         """Each step's argument list, the placeholders filled in after splitting (``run``: where to write)."""
         values = {**self.values, "run": str(run or self.run)}
+
+        def fill(token: str) -> list[str]:
+            if token == "{languages}":  # the one placeholder that stands for several arguments
+                return list(values["languages"])
+            if "languages" in placeholders(token):
+                raise ConfigError(f"condition {self.condition}: {{languages}} must be an argument of its own "
+                                  f"(it stands for one argument per language), not part of {token!r}")
+            return [token.format(**values)]
+
         try:
-            return [[token.format(**values) for token in shlex.split(" ".join(t.split()))] for t in self.templates]
+            return [[arg for token in shlex.split(" ".join(t.split())) for arg in fill(token)] for t in self.templates]
         except (KeyError, IndexError, ValueError) as err:
             raise ConfigError(f"condition {self.condition} ({self.lang}): cannot fill {err} in its command") from None
 
@@ -146,11 +156,12 @@ def plan(config: Config, runs_dir: Path, collections: Sequence[str] | None = Non
     jobs = []
     root = runs_dir.resolve()
     for cname, coll, name, cond in selected(config, collections, conditions):
-        for lang in condition_languages(coll, cond):
+        languages = condition_languages(coll, cond)
+        for lang in languages:
             dataset = (cond.dataset or coll.dataset or "").format(lang=lang)
             on = str((device or cond.device) if cond.device else "cpu")
-            values = {"lang": lang, "condition": name, "collection": cname, "dataset": dataset,
-                      "runs": str(runs_dir / cname), "cache": str(cache_dir()), "env": os.environ,
+            values = {"lang": lang, "languages": tuple(languages), "condition": name, "collection": cname,
+                      "dataset": dataset, "runs": str(runs_dir / cname), "cache": str(cache_dir()), "env": os.environ,
                       "topics": (coll.topics or "").format(lang=lang), "device": on}
             spec = coll.perturbations
             for variant in variants(spec, lang, cond.rates) if spec else [""]:

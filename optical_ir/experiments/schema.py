@@ -31,6 +31,9 @@ NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 PLACEHOLDERS: dict[str, str] = {
     "lang": "the query language of the job",
+    "languages": "the condition's languages, one argument each (the token {languages} alone): for a command that "
+                 "makes what every language needs in one call (e.g. tune --languages {languages} --test-languages "
+                 "{lang} trains every language's students in one pool); its later jobs find it made",
     "run": "the run file the job writes, <runs-dir>/<collection>/<condition>.<lang><run_suffix>; the steps write "
            "it under a temporary name, renamed into place only when every step has succeeded",
     "condition": "the condition's name (the run tag)",

@@ -235,7 +235,8 @@ TEST_DATASET = "optical-ir/ntrex/{lang}-en/test"
 def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, languages: Sequence[str],
           first_stage_dir: str | None = None, device: str = "cpu", workers: int = 1, threads: int = 2,
           teacher_ceiling: bool = True, run_suffix: str = ".trec", dataset: str = TEST_DATASET,
-          late_interaction: bool = False, name_suffix: str = "", methods: Sequence[str] | None = None) -> Path:
+          late_interaction: bool = False, name_suffix: str = "", methods: Sequence[str] | None = None,
+          test_languages: Sequence[str] | None = None) -> Path:
     """Train each method's selected setting on all the bitext; write test runs and results.csv.
 
     ``dataset`` is the test collection (``{lang}`` is filled in). With ``late_interaction``
@@ -246,17 +247,25 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
     newer than its student is evaluated, not made again, so that a rerun (one call per
     condition in ``reproduce/conditions.yaml``) encodes each student's queries once.
     ``methods`` keeps only those methods' students (default: every selected method and its
-    ablations).
+    ablations). ``test_languages`` (a subset of ``languages``) are the languages tested by
+    this call: every language's students are trained (in one pool of ``workers``, which
+    packs better than a call per language), only these are searched, so that a
+    reproduction job per language trains them all once and searches its own. With
+    ``late_interaction`` each model encodes the queries once, for its dense run (the pooled
+    vectors) and its MaxSim run (the token vectors).
     """
     from ..distillation import DistillConfig
     from ..encoders import DenseEncoder
     from ..evaluation import evaluate
     from ..files import atomic_write
     from ..retrieval import ExactDenseSearcher, LateInteractionSearcher, RerankSearcher
-    from ..topics import dataset_queries
+    from ..topics import dataset_queries, split_empty
     from ..trec import read_run, write_run
 
     selected = with_ablations(selected)
+    unknown = sorted(set(test_languages or ()) - set(languages))
+    if unknown:
+        raise ConfigError(f"--test-languages {' '.join(unknown)}: not among --languages {' '.join(languages)}")
     if methods is not None:
         unknown = sorted(set(methods) - set(selected))
         if unknown:
@@ -305,18 +314,18 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
             passages[test] = ExactDenseSearcher.from_dataset(teacher, teacher, test)
         return passages[test].with_encoder(encoder)
 
-    tokens: dict[str, Any] = {}
+    token_indexes: dict[str, Any] = {}
 
     def late(test: str, encoder: DenseEncoder) -> LateInteractionSearcher:
         """MaxSim of ``encoder``'s query tokens over the teacher's token index of ``test``."""
-        if test not in tokens:
+        if test not in token_indexes:
             from ..indexes import token_index
             from ..indexes.tokens import TokenIndex
 
-            tokens[test] = TokenIndex(token_index(test, teacher))
-        return LateInteractionSearcher(encoder, tokens[test])
+            token_indexes[test] = TokenIndex(token_index(test, teacher))
+        return LateInteractionSearcher(encoder, token_indexes[test])
 
-    for lang in languages:
+    for lang in test_languages or languages:
         test = dataset.format(lang=lang)
         topics = dataset_queries(test) or []
         first = None
@@ -336,12 +345,18 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
                 continue
             encoder = teacher if model == teacher_name else DenseEncoder(model, device=device)
             dense = searcher(test, encoder)
-            score(dense.batch_search(topics, 100).run, f"dense-{suffix}", lang, test)
+            if late_interaction:  # one encoding of the queries: pooled vectors for dense, tokens for MaxSim
+                todo, _ = split_empty(topics)
+                qids = [q for q, _ in todo]
+                query_tokens, pooled = encoder.encode_tokens([t for _, t in todo], "query", progress=True)
+                score(dense.search_vectors(qids, pooled, 100), f"dense-{suffix}", lang, test)
+            else:
+                score(dense.batch_search(topics, 100).run, f"dense-{suffix}", lang, test)
             if first is not None:
                 rerank = RerankSearcher(first, encoder, dense.docids, dense.vectors, depth=100)
                 score(rerank.batch_search(topics).run, f"rerank-{suffix}", lang, test)
             if late_interaction:
-                score(late(test, encoder).batch_search(topics, 100).run, f"maxsim-{suffix}", lang, test)
+                score(late(test, encoder).search_tokens(qids, query_tokens, pooled, 100), f"maxsim-{suffix}", lang, test)
     if teacher_ceiling:
         test = dataset.format(lang="en")
         score(searcher(test, teacher).batch_search(dataset_queries(test) or [], 100).run, "english", "en", test)

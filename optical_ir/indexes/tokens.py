@@ -129,15 +129,35 @@ class TokenIndex:
         """The passage (its position in :attr:`docids`) of each token row."""
         return np.searchsorted(self.offsets, rows, side="right") - 1
 
-    def nearest_docs(self, queries: Sequence[np.ndarray], k: int) -> list[np.ndarray]:
-        """For each query's token matrix, the passages holding one of the ``k`` nearest tokens
-        of one of its tokens (exact inner-product search over all token vectors)."""
+    def _flat_index(self) -> Any:
+        """The exact inner-product FAISS index of every token vector (float32; built once)."""
         import faiss
 
         if self._flat is None:
             self._flat = faiss.IndexFlatIP(self.dim)
             for start in range(0, len(self.vectors), 65536):
                 self._flat.add(np.ascontiguousarray(self.vectors[start : start + 65536], dtype=np.float32))
+        return self._flat
+
+    def token_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The float32 vectors of the token ``rows``.
+
+        Once :meth:`nearest_docs` has built the flat index, they are read from its float32
+        storage (a view, no copy: numpy's float16 to float32 conversion is what a MaxSim
+        first stage otherwise spends most of its time on); before, converted from
+        :attr:`vectors`, so that a reranker over a large index holds no float32 copy.
+        """
+        if self._flat is None:
+            return self.vectors[rows].astype(np.float32)
+        import faiss
+
+        flat = faiss.rev_swig_ptr(self._flat.get_xb(), self._flat.ntotal * self._flat.d)
+        return flat.reshape(self._flat.ntotal, self._flat.d)[rows]
+
+    def nearest_docs(self, queries: Sequence[np.ndarray], k: int) -> list[np.ndarray]:
+        """For each query's token matrix, the passages holding one of the ``k`` nearest tokens
+        of one of its tokens (exact inner-product search over all token vectors)."""
+        self._flat_index()
         sizes = [len(q) for q in queries]
         if not sum(sizes):
             return [np.zeros(0, dtype=np.int64) for _ in queries]

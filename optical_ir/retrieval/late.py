@@ -24,6 +24,7 @@ students are ordinary bi-encoders whose token vectors need no compression model.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -121,8 +122,21 @@ class LateInteractionSearcher(Searcher):
         stage1 = None if self.first_stage is None else first_stage_run(self.first_stage, topics, self.depth)
         if stage1 is not None:
             todo = [(qid, text) for qid, text in todo if stage1.get(qid)]
-        qids = [q for q, _ in todo]
         tokens, pooled = self.encoder.encode_tokens([t for _, t in todo], "query", self.batch_size, progress=True)
+        return SearchResult(self.search_tokens([q for q, _ in todo], tokens, pooled, k, stage1), empty)
+
+    def search_tokens(self, qids: Sequence[str], tokens: Sequence[np.ndarray], pooled: np.ndarray, k: int = 1000,
+                      stage1: Run | None = None) -> Run:
+        """The top ``k`` of queries already encoded (``tokens[i]``, ``pooled[i]``: those of
+        ``qids[i]``, as :meth:`DenseEncoder.encode_tokens` returns them).
+
+        For a caller that also needs the pooled vectors (a dense run of the same queries:
+        :meth:`~optical_ir.retrieval.dense.ExactDenseSearcher.search_vectors`), so that the
+        queries are encoded once. ``stage1``: the first-stage run to rescore (a reranker);
+        ``None`` searches the whole token index.
+        """
+        if len(tokens) != len(qids) or len(pooled) != len(qids):
+            raise ValueError("need the token vectors and the pooled vector of every query id")
         if stage1 is not None:
             row, where = self.index.row, str(self.index.path)
             candidates = [np.asarray([row[d] for d in first_stage_docs(stage1, qid, self.depth, row, where)],
@@ -139,7 +153,7 @@ class LateInteractionSearcher(Searcher):
             scores = self.score(q_tokens, q_pooled, docs)
             hits = {self.index.docids[d]: float(s) for d, s in zip(docs, scores, strict=True)}
             run[qid] = dict(sorted_hits(hits)[:k])
-        return SearchResult(run, empty)
+        return run
 
     def score(self, query_tokens: np.ndarray, query_pooled: np.ndarray, docs: np.ndarray) -> np.ndarray:
         """:math:`s(q, d)` of one query for the passages at positions ``docs`` of the index (a
@@ -153,7 +167,7 @@ class LateInteractionSearcher(Searcher):
             first = offsets[docs[has]]
             local = np.concatenate([[0], np.cumsum(lens)[:-1]])
             rows = np.repeat(first - local, lens) + np.arange(int(lens.sum()))
-            scores[has] = maxsim(query_tokens, self.index.vectors[rows], lens)
+            scores[has] = maxsim(query_tokens, self.index.token_vectors(rows), lens)
         if self.pooled_weight:
             scores += self.pooled_weight * (self.index.pooled[docs].astype(np.float32) @ query_pooled)
         return scores
