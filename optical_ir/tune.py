@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "without {lang} needs one language)")
     parser.add_argument("--ceiling", action=argparse.BooleanOptionalAction, default=True,
                         help="also run the teacher on the English queries (the collection's en-en form)")
+    parser.add_argument("--zeroshot", action=argparse.BooleanOptionalAction, default=True,
+                        help="also test the zero-shot student (the teacher's own query side, when it is the "
+                        "students' start: dense-zeroshot, maxsim-zeroshot)")
     parser.add_argument("--train-layers", type=int, help="train only the top N transformer layers of every student "
                         "(over the cached output of the frozen ones: the CPU mode; see docs/training.md)")
     parser.add_argument("--precision", choices=["fp32", "bf16"], help="arithmetic of every student's trained "
@@ -118,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         final(grid, selected, out, languages, args.first_stage_dir, args.device, args.workers, args.threads,
               teacher_ceiling=args.ceiling, run_suffix=args.run_suffix, dataset=args.dataset,
               late_interaction=args.late_interaction, name_suffix=args.name_suffix, methods=args.methods,
-              test_languages=tested)
+              test_languages=tested, zeroshot=args.zeroshot)
     print(f"done in {time.time() - start:.0f} s → {out}", file=sys.stderr)
     return 0
 

@@ -141,6 +141,12 @@ def test_tune_cli_trains_the_top_layers_and_searches_by_maxsim(tmp_path: Path) -
     assert written.keys() == searched.keys()
     for qid, hits in searched.items():
         assert written[qid] == pytest.approx(hits, abs=2e-6), qid
+    # --no-zeroshot: the students trained above are tested again without the teacher's runs
+    assert main(["--grid", str(tmp_path / "grid.yaml"), "--selected", str(tmp_path / "selected.json"),
+                 "--languages", "sw", "--dataset", dev, "--no-ceiling", "--output-dir", str(out), "--methods", "mse",
+                 "--train-layers", "1", "--precision", "bf16", "--lr-scale", "2", "--late-interaction",
+                 "--no-zeroshot", "--name-suffix=-b"]) == 0
+    assert {r["condition"] for r in csv.DictReader(open(out / "results.csv"))} == {"dense-msekd-b", "maxsim-msekd-b"}
 
 
 def test_final_trains_only_the_methods_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -236,7 +236,7 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
           first_stage_dir: str | None = None, device: str = "cpu", workers: int = 1, threads: int = 2,
           teacher_ceiling: bool = True, run_suffix: str = ".trec", dataset: str = TEST_DATASET,
           late_interaction: bool = False, name_suffix: str = "", methods: Sequence[str] | None = None,
-          test_languages: Sequence[str] | None = None) -> Path:
+          test_languages: Sequence[str] | None = None, zeroshot: bool = True) -> Path:
     """Train each method's selected setting on all the bitext; write test runs and results.csv.
 
     ``dataset`` is the test collection (``{lang}`` is filled in). With ``late_interaction``
@@ -252,7 +252,8 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
     packs better than a call per language), only these are searched, so that a
     reproduction job per language trains them all once and searches its own. With
     ``late_interaction`` each model encodes the queries once, for its dense run (the pooled
-    vectors) and its MaxSim run (the token vectors).
+    vectors) and its MaxSim run (the token vectors). ``zeroshot=False`` leaves out the
+    zero-shot runs (the teacher's own query side; a reproduction makes them elsewhere).
     """
     from ..distillation import DistillConfig
     from ..encoders import DenseEncoder
@@ -334,7 +335,7 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
                 first = read_run(Path(first_stage_dir, name))
         # zero-shot: the teacher's own query side, when the teacher is the multilingual student's start
         same = teacher_name == grid["base"].get("student", DistillConfig.student)
-        models = [("zeroshot", teacher_name)] if same else []
+        models = [("zeroshot", teacher_name)] if same and zeroshot else []
         models += [(condition_of(m), students[(m, lang)]) for m, _ in sorted(selected.items())]
         for suffix, model in models:
             conditions = [f"dense-{suffix}"] + ([f"rerank-{suffix}"] if first is not None else []) \
@@ -356,7 +357,8 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
                 rerank = RerankSearcher(first, encoder, dense.docids, dense.vectors, depth=100)
                 score(rerank.batch_search(topics).run, f"rerank-{suffix}", lang, test)
             if late_interaction:
-                score(late(test, encoder).search_tokens(qids, query_tokens, pooled, 100), f"maxsim-{suffix}", lang, test)
+                maxsim = late(test, encoder).search_tokens(qids, query_tokens, pooled, 100)
+                score(maxsim, f"maxsim-{suffix}", lang, test)
     if teacher_ceiling:
         test = dataset.format(lang="en")
         score(searcher(test, teacher).batch_search(dataset_queries(test) or [], 100).run, "english", "en", test)
