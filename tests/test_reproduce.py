@@ -194,6 +194,91 @@ def test_only_changed_conditions_are_stale(tmp_path: Path) -> None:
     assert _stale_conditions(saved, _config_text(changed, "c"), "c", False) == {"a", "b", "new"}
 
 
+def test_a_run_of_some_conditions_leaves_the_other_stale_ones_stale(tmp_path: Path) -> None:
+    """``--conditions a`` after both a and b changed remakes a; the saved config must not then
+    take b's old runs for current ones."""
+    from optical_ir.experiments.reproduction import _config_text, _saved_text, _stale_conditions
+
+    config = {"measures": ["AP"], "collections": {"c": {"dataset": "d/{lang}", "languages": ["sw"], "conditions": {
+        "a": {"command": "python -m optical_ir.search --output {run}"},
+        "b": {"command": "python -m optical_ir.search --output {run} --hits 10"}}}}}
+    saved = tmp_path / "config.yaml"
+    saved.write_text(_config_text(config, "c"))
+    for name in ("a", "b"):
+        config["collections"]["c"]["conditions"][name]["command"] += " --threads 2"
+    text = _config_text(config, "c")
+    stale = _stale_conditions(saved, text, "c", False)
+    assert stale == {"a", "b"}
+    saved.write_text(_saved_text(text, "c", stale - {"a"}))  # what run_all saves after making a's runs
+    assert _stale_conditions(saved, text, "c", False) == {"b"}
+    assert _saved_text(text, "c", set()) == text
+
+
+def test_run_all_of_some_conditions_saves_only_what_it_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``--conditions`` (and ``--force``), the config saved with the runs keeps the other
+    conditions' state: changed ones stay stale, unchanged ones stay current."""
+    import yaml
+
+    from optical_ir.experiments import reproduction as reproduce
+
+    monkeypatch.setattr(reproduce, "report_collection", lambda *a: [])  # the empty runs are not evaluated
+
+    def write(commands: dict[str, list[str]]) -> Path:
+        path = tmp_path / "c.yaml"
+        path.write_text(yaml.safe_dump({"collections": {"c": {"dataset": "optical-ir/ntrex/{lang}-en/test",
+                                                              "languages": ["sw"], "conditions": {
+            name: {"command": command} for name, command in commands.items()}}}}))
+        return path
+
+    first = {name: ["touch {run}"] for name in ("a", "b", "c")}
+    config = load_config(write(first))
+    reproduce.run_all(config, tmp_path, plan(config, tmp_path))
+    saved = tmp_path / "c" / "config.yaml"
+    assert _stale_of(saved, config) == set()
+    config = load_config(write({**first, "a": ["echo a", "touch {run}"], "b": ["echo b", "touch {run}"]}))
+    assert _stale_of(saved, config) == {"a", "b"}
+    reproduce.run_all(config, tmp_path, plan(config, tmp_path, conditions=["a"]), force=True)
+    assert _stale_of(saved, config) == {"b"}  # b was not remade; c, unchanged, stays current
+
+
+def _stale_of(saved: Path, config) -> set[str]:  # noqa: ANN001
+    from optical_ir.experiments.reproduction import _config_text, _stale_conditions
+
+    return _stale_conditions(saved, _config_text(config.raw, "c"), "c", False)
+
+
+RUNS_DIRS = {"conditions": "runs", "robustness": "runs/robustness", "training": "runs/training",
+             "tatoeba": "runs/tatoeba", "scaling": "runs/scaling", "breadth": "runs/breadth", "scale": "runs/scale"}
+
+
+# Conditions whose committed runs were made before their tune calls took the one-pool form
+# ({languages}, --test-languages, --no-zeroshot) and are not remade yet: breadth's CPU students
+# (issue 20). The test wants exactly these, so it fails when one more goes stale and when one of
+# them is remade without being taken off this list.
+KNOWN_STALE = {"breadth": {"dense-msekd-cpu", "dense-optical-cpu", "maxsim-msekd-cpu", "maxsim-optical-cpu"}}
+
+
+@pytest.mark.parametrize("name", sorted(RUNS_DIRS))
+def test_committed_runs_are_not_stale(name: str) -> None:
+    """A clone's ``reproduce`` evaluates the committed runs and remakes none: every condition's
+    settings equal the ones saved with its runs (``--write-expected`` after changing a command)."""
+    from optical_ir.experiments.reproduction import _config_text, _stale_conditions
+
+    config = load_config(ROOT / "reproduce" / f"{name}.yaml")
+    stale: set[str] = set()
+    for collection, spec in config.raw["collections"].items():
+        saved = ROOT / RUNS_DIRS[name] / collection / "config.yaml"
+        if not saved.is_file():
+            continue  # nothing committed for it (an external collection)
+        gpu = {c for c, cond in spec["conditions"].items() if str(cond.get("device", "cpu")).startswith("cuda")}
+        stale |= _stale_conditions(saved, _config_text(config.raw, collection), collection, False) - gpu
+    known = KNOWN_STALE.get(name, set())
+    assert stale <= known, (f"{RUNS_DIRS[name]} was made with other settings of {sorted(stale - known)}: run "
+                            f"`python -m optical_ir.reproduce --config reproduce/{name}.yaml --runs-dir "
+                            f"{RUNS_DIRS[name]} --conditions ... --write-expected`")
+    assert stale == known, f"{sorted(known - stale)} are current now: take them off KNOWN_STALE"
+
+
 def test_external_config_is_valid_and_fills_topics_and_env() -> None:
     config = load_config(ROOT / "reproduce" / "external.yaml")
     jobs = plan(config, Path("runs-external"))
@@ -384,8 +469,9 @@ def test_breadth_students_are_the_main_tables_cpu_students() -> None:
             assert main_args.pop("languages") == ["sw", "so", "ha", "yo", "de", "fr", "zh"]
             assert args == main_args, (condition, lang)
             assert copy[1] == main_copy[1]  # the same student's run from the same cache
-            committed = ROOT / "runs" / "breadth" / "ntrex" / f"{condition}.{lang}.trec.gz"
-            assert committed.read_bytes() == (ROOT / "runs" / "ntrex" / committed.name).read_bytes()
+            if condition not in KNOWN_STALE.get("breadth", set()):  # a stale run is an older command's
+                committed = ROOT / "runs" / "breadth" / "ntrex" / f"{condition}.{lang}.trec.gz"
+                assert committed.read_bytes() == (ROOT / "runs" / "ntrex" / committed.name).read_bytes()
     assert {lang for _, lang in breadth_jobs} > {"sw", "so", "ha", "yo"}
 
 

@@ -303,6 +303,20 @@ def _stale_conditions(saved: Path, text: str, collection: str, force: bool) -> s
     return {n for n in names if settings((old.get("conditions") or {}).get(n)) != settings(new["conditions"][n])}
 
 
+def _saved_text(text: str, collection: str, not_made: set[str]) -> str:
+    """The config to save with the runs: ``text`` without the stale conditions that this run did
+    not remake (not planned: ``--conditions`` named others), so that they stay stale — a later run
+    remakes them instead of taking their old runs for current ones."""
+    import yaml
+
+    if not not_made:
+        return text
+    part = yaml.safe_load(text)
+    conditions = part["collections"][collection]["conditions"]
+    part["collections"][collection]["conditions"] = {n: c for n, c in conditions.items() if n not in not_made}
+    return yaml.safe_dump(part, sort_keys=False, allow_unicode=True)
+
+
 def run_all(config: Config, runs_dir: Path, jobs: Sequence[Job], force: bool = False) -> list[dict[str, Any]]:
     """Make the missing runs; then evaluate every run of the collections, write results.csv,
     the tables (:mod:`optical_ir.experiments.report`) and config.yaml."""
@@ -314,6 +328,7 @@ def run_all(config: Config, runs_dir: Path, jobs: Sequence[Job], force: bool = F
         text = _config_text(config.raw, collection)
         saved = out / "config.yaml"
         stale = _stale_conditions(saved, text, collection, force)
+        outdated = _stale_conditions(saved, text, collection, False) if force else stale  # force is not a change
         out.mkdir(parents=True, exist_ok=True)
         if config.model.collections[collection].perturbations:
             make_topics(config, runs_dir, [j for j in jobs if j.collection == collection])
@@ -330,7 +345,7 @@ def run_all(config: Config, runs_dir: Path, jobs: Sequence[Job], force: bool = F
             else:
                 print(f"[skip] {job.run} exists", file=sys.stderr)
         with atomic_write(saved) as f:
-            f.write(text)
+            f.write(_saved_text(text, collection, outdated - {j.condition for j in jobs if j.collection == collection}))
     rows: list[dict[str, Any]] = []
     for collection in dict.fromkeys(j.collection for j in jobs):
         rows += report_collection(config, runs_dir, collection)
