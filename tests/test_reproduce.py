@@ -214,7 +214,8 @@ def test_a_run_of_some_conditions_leaves_the_other_stale_ones_stale(tmp_path: Pa
     assert _saved_text(text, "c", set()) == text
 
 
-def test_run_all_of_some_conditions_saves_only_what_it_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_all_of_some_conditions_saves_only_what_it_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
     """With ``--conditions`` (and ``--force``), the config saved with the runs keeps the other
     conditions' state: changed ones stay stale, unchanged ones stay current."""
     import yaml
@@ -237,7 +238,9 @@ def test_run_all_of_some_conditions_saves_only_what_it_made(tmp_path: Path, monk
     assert _stale_of(saved, config) == set()
     config = load_config(write({**first, "a": ["echo a", "touch {run}"], "b": ["echo b", "touch {run}"]}))
     assert _stale_of(saved, config) == {"a", "b"}
+    capsys.readouterr()
     reproduce.run_all(config, tmp_path, plan(config, tmp_path, conditions=["a"]), force=True)
+    assert "[stale] c: the settings of a changed since" in capsys.readouterr().err  # b is not planned
     assert _stale_of(saved, config) == {"b"}  # b was not remade; c, unchanged, stays current
 
 

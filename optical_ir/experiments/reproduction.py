@@ -329,6 +329,10 @@ def run_all(config: Config, runs_dir: Path, jobs: Sequence[Job], force: bool = F
         saved = out / "config.yaml"
         stale = _stale_conditions(saved, text, collection, force)
         outdated = _stale_conditions(saved, text, collection, False) if force else stale  # force is not a change
+        planned = {j.condition for j in jobs if j.collection == collection}
+        if saved.is_file() and (changed := sorted(outdated & planned)):
+            print(f"[stale] {collection}: the settings of {', '.join(changed)} changed since {saved} was written; "
+                  "their runs are remade (--display-commands shows how)", file=sys.stderr)
         out.mkdir(parents=True, exist_ok=True)
         if config.model.collections[collection].perturbations:
             make_topics(config, runs_dir, [j for j in jobs if j.collection == collection])
@@ -345,7 +349,7 @@ def run_all(config: Config, runs_dir: Path, jobs: Sequence[Job], force: bool = F
             else:
                 print(f"[skip] {job.run} exists", file=sys.stderr)
         with atomic_write(saved) as f:
-            f.write(_saved_text(text, collection, outdated - {j.condition for j in jobs if j.collection == collection}))
+            f.write(_saved_text(text, collection, outdated - planned))
     rows: list[dict[str, Any]] = []
     for collection in dict.fromkeys(j.collection for j in jobs):
         rows += report_collection(config, runs_dir, collection)
