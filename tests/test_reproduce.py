@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from optical_ir.evaluation import evaluate
-from optical_ir.experiments.reproduction import Job, check, load_config, plan, read_results
+from optical_ir.experiments.reproduction import Config, Job, check, load_config, plan, read_results
 from optical_ir.reproduce import main
 
 from .conftest import needs_mirror
@@ -197,7 +197,7 @@ def test_only_changed_conditions_are_stale(tmp_path: Path) -> None:
 def test_a_run_of_some_conditions_leaves_the_other_stale_ones_stale(tmp_path: Path) -> None:
     """``--conditions a`` after both a and b changed remakes a; the saved config must not then
     take b's old runs for current ones."""
-    from optical_ir.experiments.reproduction import _config_text, _saved_text, _stale_conditions
+    from optical_ir.experiments.reproduction import _config_text, _stale_conditions
 
     config = {"measures": ["AP"], "collections": {"c": {"dataset": "d/{lang}", "languages": ["sw"], "conditions": {
         "a": {"command": "python -m optical_ir.search --output {run}"},
@@ -209,9 +209,9 @@ def test_a_run_of_some_conditions_leaves_the_other_stale_ones_stale(tmp_path: Pa
     text = _config_text(config, "c")
     stale = _stale_conditions(saved, text, "c", False)
     assert stale == {"a", "b"}
-    saved.write_text(_saved_text(text, "c", stale - {"a"}))  # what run_all saves after making a's runs
+    saved.write_text(_config_text(config, "c", leave_out=stale - {"a"}))  # what run_all saves after making a's runs
     assert _stale_conditions(saved, text, "c", False) == {"b"}
-    assert _saved_text(text, "c", set()) == text
+    assert _config_text(config, "c", leave_out=set()) == text
 
 
 def test_run_all_of_some_conditions_saves_only_what_it_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -244,7 +244,7 @@ def test_run_all_of_some_conditions_saves_only_what_it_made(tmp_path: Path, monk
     assert _stale_of(saved, config) == {"b"}  # b was not remade; c, unchanged, stays current
 
 
-def _stale_of(saved: Path, config) -> set[str]:  # noqa: ANN001
+def _stale_of(saved: Path, config: Config) -> set[str]:
     from optical_ir.experiments.reproduction import _config_text, _stale_conditions
 
     return _stale_conditions(saved, _config_text(config.raw, "c"), "c", False)

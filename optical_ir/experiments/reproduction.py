@@ -41,7 +41,7 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Set
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -262,13 +262,15 @@ def execute(job: Job) -> None:
             tmp.unlink()
 
 
-def _config_text(raw: dict[str, Any], collection: str) -> str:
+def _config_text(raw: dict[str, Any], collection: str, leave_out: Set[str] = frozenset()) -> str:
+    """The part of the config that makes the collection's runs, as saved with them; without the
+    conditions ``leave_out`` (stale ones a run did not remake, so that they stay stale)."""
     import yaml
 
     coll = dict(raw["collections"][collection])
     # what makes the runs; the expected scores do not, so editing them remakes nothing
     coll["conditions"] = {name: {k: v for k, v in cond.items() if k != "expected"}
-                          for name, cond in coll["conditions"].items()}
+                          for name, cond in coll["conditions"].items() if name not in leave_out}
     part = {"measures": raw.get("measures", list(ReproductionConfig.model_fields["measures"].default)),
             "collections": {collection: coll}}
     return yaml.safe_dump(part, sort_keys=False, allow_unicode=True)
@@ -303,20 +305,6 @@ def _stale_conditions(saved: Path, text: str, collection: str, force: bool) -> s
     return {n for n in names if settings((old.get("conditions") or {}).get(n)) != settings(new["conditions"][n])}
 
 
-def _saved_text(text: str, collection: str, not_made: set[str]) -> str:
-    """The config to save with the runs: ``text`` without the stale conditions that this run did
-    not remake (not planned: ``--conditions`` named others), so that they stay stale — a later run
-    remakes them instead of taking their old runs for current ones."""
-    import yaml
-
-    if not not_made:
-        return text
-    part = yaml.safe_load(text)
-    conditions = part["collections"][collection]["conditions"]
-    part["collections"][collection]["conditions"] = {n: c for n, c in conditions.items() if n not in not_made}
-    return yaml.safe_dump(part, sort_keys=False, allow_unicode=True)
-
-
 def run_all(config: Config, runs_dir: Path, jobs: Sequence[Job], force: bool = False) -> list[dict[str, Any]]:
     """Make the missing runs; then evaluate every run of the collections, write results.csv,
     the tables (:mod:`optical_ir.experiments.report`) and config.yaml."""
@@ -327,16 +315,17 @@ def run_all(config: Config, runs_dir: Path, jobs: Sequence[Job], force: bool = F
         out = runs_dir / collection
         text = _config_text(config.raw, collection)
         saved = out / "config.yaml"
-        stale = _stale_conditions(saved, text, collection, force)
-        outdated = _stale_conditions(saved, text, collection, False) if force else stale  # force is not a change
-        planned = {j.condition for j in jobs if j.collection == collection}
+        outdated = _stale_conditions(saved, text, collection, False)  # changed since; force is not a change
+        stale = set(config.raw["collections"][collection]["conditions"]) if force else outdated
+        mine = [j for j in jobs if j.collection == collection]
+        planned = {j.condition for j in mine}
         if saved.is_file() and (changed := sorted(outdated & planned)):
             print(f"[stale] {collection}: the settings of {', '.join(changed)} changed since {saved} was written; "
                   "their runs are remade (--display-commands shows how)", file=sys.stderr)
         out.mkdir(parents=True, exist_ok=True)
         if config.model.collections[collection].perturbations:
-            make_topics(config, runs_dir, [j for j in jobs if j.collection == collection])
-        for job in (j for j in jobs if j.collection == collection):
+            make_topics(config, runs_dir, mine)
+        for job in mine:
             if job.device.startswith("cuda") and not _has_cuda():
                 state = "kept (made on a GPU)" if job.run.is_file() else "MISSING: it needs a GPU (device: cuda)"
                 print(f"[gpu] {job.run} {state}", file=sys.stderr)
@@ -349,7 +338,7 @@ def run_all(config: Config, runs_dir: Path, jobs: Sequence[Job], force: bool = F
             else:
                 print(f"[skip] {job.run} exists", file=sys.stderr)
         with atomic_write(saved) as f:
-            f.write(_saved_text(text, collection, outdated - planned))
+            f.write(_config_text(config.raw, collection, leave_out=outdated - planned))
     rows: list[dict[str, Any]] = []
     for collection in dict.fromkeys(j.collection for j in jobs):
         rows += report_collection(config, runs_dir, collection)
