@@ -38,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--docs", action="store_true", help="regenerate the result tables included in README.md and "
                         "docs/*.md from the results files (with --check: fail if they are out of date)")
     parser.add_argument("--display-commands", "--dry-run", action="store_true", dest="dry_run",
-                        help="print the commands, run nothing")
+                        help="print the commands this call would run (with --force, every one), run nothing; a run "
+                        "that exists is listed as a comment")
     parser.add_argument("--check", action="store_true", help="compare with the expected scores")
     parser.add_argument("--force", action="store_true", help="remake runs that exist")
     parser.add_argument("--write-expected", action="store_true", help="write the measured scores of the planned "
@@ -49,7 +50,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cli.apply_data_flags(args)
     from .errors import ConfigError, check_device
-    from .experiments.reproduction import check, condition_languages, load_config, missing_requirements, plan, run_all
+    from .experiments.reproduction import (
+        check,
+        condition_languages,
+        load_config,
+        missing_requirements,
+        plan,
+        run_all,
+        schedule,
+    )
     from .experiments.schema import PLACEHOLDERS
 
     if args.docs:
@@ -87,8 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs_dir = Path(args.runs_dir)
     jobs = plan(config, runs_dir, args.collections, args.conditions, args.device)
     if args.dry_run:
-        for job in jobs:
-            print(job.command)
+        notes = {"skip": "# exists: ", "gpu": "# needs a GPU: "}
+        for todo in schedule(config, runs_dir, jobs, args.force):
+            for job, action in todo.actions:
+                print(notes.get(action, "") + job.command)
         return 0
     start = time.time()
     rows = run_all(config, runs_dir, jobs, args.force)

@@ -244,6 +244,56 @@ def test_run_all_of_some_conditions_saves_only_what_it_made(tmp_path: Path, monk
     assert _stale_of(saved, config) == {"b"}  # b was not remade; c, unchanged, stays current
 
 
+def test_languages_stands_for_the_languages_whose_runs_are_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A pooled command (``tune --languages {languages} --test-languages {lang}``) gets the
+    languages whose runs this call makes: adding languages trains the new ones only, a stale
+    condition or ``--force`` all of them; ``--display-commands`` shows the same commands."""
+    import yaml
+
+    from optical_ir.experiments import reproduction as reproduce
+
+    monkeypatch.setattr(reproduce, "report_collection", lambda *a: [])
+    made: list[tuple[str, list[str]]] = []
+
+    def execute(job: Job) -> None:
+        argv = job.argvs()[0]
+        made.append((job.lang, argv[argv.index("--languages") + 1:argv.index("--test-languages")]))
+        job.run.parent.mkdir(parents=True, exist_ok=True)
+        job.run.touch()
+
+    monkeypatch.setattr(reproduce, "execute", execute)
+    path = tmp_path / "c.yaml"
+
+    def write(languages: list[str], hits: int = 10) -> Config:
+        command = f"python -m optical_ir.tune --languages {{languages}} --test-languages {{lang}} --hits {hits}"
+        path.write_text(yaml.safe_dump({"collections": {"c": {
+            "dataset": "optical-ir/ntrex/{lang}-en/test", "languages": ["sw"],
+            "conditions": {"a": {"languages": languages, "command": f"{command} --output {{run}}"}}}}}))
+        return load_config(path)
+
+    runs = tmp_path / "runs"
+    config = write(["sw", "so"])
+    reproduce.run_all(config, runs, plan(config, runs))
+    assert made == [("sw", ["sw", "so"]), ("so", ["sw", "so"])]
+    made.clear()
+    config = write(["sw", "so", "yo", "ha"])  # two languages added: only theirs are made, pooled
+    capsys.readouterr()
+    assert main(["--config", str(path), "--runs-dir", str(runs), "--display-commands"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert [line.startswith("# exists: ") for line in shown] == [True, True, False, False]
+    assert all("--languages yo ha --test-languages" in line for line in shown[2:])
+    reproduce.run_all(config, runs, plan(config, runs))
+    assert made == [("yo", ["yo", "ha"]), ("ha", ["yo", "ha"])]
+    made.clear()
+    reproduce.run_all(config, runs, plan(config, runs, conditions=["a"]), force=True)
+    assert [langs for _, langs in made] == [["sw", "so", "yo", "ha"]] * 4
+    made.clear()
+    config = write(["sw", "so", "yo", "ha"], hits=100)  # a changed setting: the condition is stale
+    reproduce.run_all(config, runs, plan(config, runs))
+    assert [langs for _, langs in made] == [["sw", "so", "yo", "ha"]] * 4
+
+
 def _stale_of(saved: Path, config: Config) -> set[str]:
     from optical_ir.experiments.reproduction import _config_text, _stale_conditions
 
@@ -254,11 +304,10 @@ RUNS_DIRS = {"conditions": "runs", "robustness": "runs/robustness", "training": 
              "tatoeba": "runs/tatoeba", "scaling": "runs/scaling", "breadth": "runs/breadth", "scale": "runs/scale"}
 
 
-# Conditions whose committed runs were made before their tune calls took the one-pool form
-# ({languages}, --test-languages, --no-zeroshot) and are not remade yet: breadth's CPU students
-# (issue 20). The test wants exactly these, so it fails when one more goes stale and when one of
-# them is remade without being taken off this list.
-KNOWN_STALE = {"breadth": {"dense-msekd-cpu", "dense-optical-cpu", "maxsim-msekd-cpu", "maxsim-optical-cpu"}}
+# Conditions whose committed runs are known to be stale (made by an older command and not remade
+# yet), per config: none. The test wants exactly these, so it fails when one more goes stale and
+# when one of them is remade without being taken off this list.
+KNOWN_STALE: dict[str, set[str]] = {}
 
 
 @pytest.mark.parametrize("name", sorted(RUNS_DIRS))
@@ -418,9 +467,10 @@ def test_by_resource_groups_need_a_declared_level_only_there(monkeypatch) -> Non
     assert groups_of({"languages": {"by-resource": ["sw", "kab"]}}) == {"low": ["sw", "kab"]}
 
 
+@needs_mirror
 def test_breadth_covers_the_low_resource_languages_and_its_summary_regenerates(tmp_path: Path) -> None:
-    """reproduce/breadth.yaml: every language low-resource, the defaults among them, the
-    students on a subset; the committed results check, and across.md regenerates from them."""
+    """reproduce/breadth.yaml: every language low-resource, the defaults among the students'; the
+    committed results check, and across.md regenerates from them (with the tokenizer features)."""
     from optical_ir.experiments.across import write_across
     from optical_ir.languages import get_language
 
@@ -428,7 +478,7 @@ def test_breadth_covers_the_low_resource_languages_and_its_summary_regenerates(t
     jobs = plan(config, Path("runs/breadth"))
     langs = {j.lang for j in jobs if j.condition == "dense-zeroshot"}
     students = {j.lang for j in jobs if j.condition == "maxsim-optical-cpu"}
-    assert len(langs) == 59 and {"sw", "so", "ha", "yo"} <= students < langs
+    assert len(langs) == 59 and {"sw", "so", "ha", "yo"} <= students <= langs
     assert all(get_language(x).resource == "low" for x in langs)
     rows = read_results(ROOT / "runs" / "breadth" / "ntrex" / "results.csv")
     assert check(config, rows)
@@ -436,7 +486,8 @@ def test_breadth_covers_the_low_resource_languages_and_its_summary_regenerates(t
     assert across is not None
     scores = {(r["condition"], r["lang"]): r["value"] for r in rows if r["measure"] == "AP"}
     order = config.model.collections["ntrex"].languages["low"]
-    write_across(order, scores, across.model_dump(), tmp_path, "AP", config.model.report.alpha)
+    write_across(order, scores, across.model_dump(), tmp_path, "AP", config.model.report.alpha,
+                 config.model.collections["ntrex"].dataset)
     committed = ROOT / "runs" / "breadth" / "ntrex"
     for name in ("across.md", "languages.md", "across.csv"):
         assert (tmp_path / name).read_text() == (committed / name).read_text(), name
@@ -445,11 +496,12 @@ def test_breadth_covers_the_low_resource_languages_and_its_summary_regenerates(t
 def test_breadth_students_are_the_main_tables_cpu_students() -> None:
     """The breadth config trains its students with the main table's CPU-mode command (only
     ``--methods mse optical`` added) into the same cache, so its runs of the default four are
-    the main table's."""
+    the main table's students' (the same scores, to the repeatability of bfloat16 training)."""
     from optical_ir.tune import build_parser
 
     def student_jobs(config: Path, runs: str) -> dict[tuple[str, str], Job]:
-        return {(j.condition, j.lang): j for j in plan(load_config(config), Path(runs)) if j.condition.endswith("-cpu")}
+        return {(j.condition, j.lang): j for j in plan(load_config(config), Path(runs))
+                if j.condition.endswith("-cpu") and "optical_ir.tune" in j.templates[0]}
 
     def tune_args(argv: list[str]) -> dict[str, object]:
         assert argv[:3] == ["python", "-m", "optical_ir.tune"]
@@ -457,6 +509,9 @@ def test_breadth_students_are_the_main_tables_cpu_students() -> None:
 
     main_jobs = student_jobs(CONFIG, "runs")
     breadth_jobs = student_jobs(ROOT / "reproduce" / "breadth.yaml", "runs/breadth")
+    main, breadth = ({(r["condition"], r["lang"], r["measure"]): r["value"]
+                      for r in read_results(ROOT / runs / "ntrex" / "results.csv")}
+                     for runs in ("runs", "runs/breadth"))
     assert breadth_jobs
     breadth_languages = sorted({lang for _, lang in breadth_jobs})
     for (condition, lang), job in breadth_jobs.items():
@@ -473,8 +528,10 @@ def test_breadth_students_are_the_main_tables_cpu_students() -> None:
             assert args == main_args, (condition, lang)
             assert copy[1] == main_copy[1]  # the same student's run from the same cache
             if condition not in KNOWN_STALE.get("breadth", set()):  # a stale run is an older command's
-                committed = ROOT / "runs" / "breadth" / "ntrex" / f"{condition}.{lang}.trec.gz"
-                assert committed.read_bytes() == (ROOT / "runs" / "ntrex" / committed.name).read_bytes()
+                # retrained from an empty cache, bfloat16 on the CPU is not bitwise repeatable: the same
+                # students' runs agree to well within the conditions' tolerance (measured: 0.0002 AP)
+                for measure in ("AP", "nDCG@10", "R@100"):
+                    assert abs(breadth[(condition, lang, measure)] - main[(condition, lang, measure)]) <= 0.001
     assert {lang for _, lang in breadth_jobs} > {"sw", "so", "ha", "yo"}
 
 

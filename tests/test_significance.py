@@ -7,6 +7,8 @@ from scipy.stats import ttest_rel
 
 from optical_ir.significance import compare, holm, paired_t
 
+from .conftest import needs_mirror
+
 
 def test_holm_step_down() -> None:
     # sorted p: 0.01, 0.02, 0.03 → 3×0.01, 2×0.02, 1×0.03 = 0.03, 0.04, 0.04 (monotone)
@@ -105,3 +107,67 @@ def test_across_languages_summary_wins_pairs_and_predictors(tmp_path) -> None:
     table = (tmp_path / "languages.md").read_text(encoding="utf-8")
     assert "| 1 | sw | Swahili | Latn | Niger-Congo | 0.4400 | **0.4600** | 0.4900 | zero |" in table
     assert (tmp_path / "ranked.png").stat().st_size > 0 and (tmp_path / "across.csv").is_file()
+
+
+@needs_mirror
+def test_tokenization_features_measure_the_queries_against_their_english_originals(tmp_path) -> None:
+    """The premium is the ratio of token counts to the English queries' and unk the share of
+    unknown tokens: Dzongkha's script is missing from the e5 vocabulary, Swahili's is not.
+    Both become columns of languages.md and predictors of the contests."""
+    from transformers import AutoTokenizer
+
+    from optical_ir.encoders.embedded import resolve
+    from optical_ir.experiments.across import tokenization, write_across
+    from optical_ir.topics import load_topics
+
+    dataset = "optical-ir/ntrex/{lang}-en/test"
+    features = tokenization(["sw", "dz", "yo"], dataset, "multilingual-e5-small")
+    tok = AutoTokenizer.from_pretrained(resolve("multilingual-e5-small"))
+
+    def count(lang: str) -> int:
+        topics = load_topics(dataset.format(lang=lang))
+        return sum(len(tok(t, add_special_tokens=False)["input_ids"]) for _, t in topics)
+
+    assert features["premium"]["sw"] == pytest.approx(count("sw") / count("en"))
+    assert features["unk"]["sw"] == 0 and features["unk"]["dz"] > 0.3
+    scores = {**{("zero", x): v for x, v in {"sw": 0.46, "dz": 0.03, "yo": 0.34}.items()},
+              **{("psq", x): v for x, v in {"sw": 0.45, "dz": 0.06, "yo": 0.38}.items()}}
+    settings = {"rank_by": "zero", "systems": ["psq", "zero"], "contests": [["zero", "psq"]],
+                "tokenizer": "multilingual-e5-small"}
+    across = write_across(["sw", "dz", "yo"], scores, settings, tmp_path, dataset=dataset)
+    assert across.features["unk"] == features["unk"]
+    assert across.predictors("zero", "psq")["features"]["premium"][2] == 3
+    table = (tmp_path / "languages.md").read_text(encoding="utf-8")
+    assert "| # | lang | name | script | family | premium | unk | psq | zero | best |" in table
+    assert f"| {features['premium']['sw']:.2f} | 0.0% |" in table
+    summary = (tmp_path / "across.md").read_text(encoding="utf-8")
+    assert "What predicts zero's AP: Spearman's ρ with the tokenizer's tokens per English token" in summary
+    assert "with unknown-token share ρ = " in summary
+
+
+def test_across_says_whether_a_pair_holds_beyond_the_reference_languages(tmp_path) -> None:
+    """A pair is tested again on the languages outside ``reference``: the same sign and
+    significant holds, the opposite sign reverses, a mix is not significant."""
+    from optical_ir.experiments.across import write_across
+
+    reference, others = ["sw", "so"], ["ha", "yo", "am", "my", "km", "ti", "ig", "zu"]
+    langs = reference + others
+    base = {x: 0.30 + 0.01 * i for i, x in enumerate(langs)}
+    up = {x: v + (0.05 + 0.001 * i) for i, (x, v) in enumerate(base.items())}  # better everywhere
+    flip = {x: v + (0.02 if x in reference else -0.03 - 0.001 * i) for i, (x, v) in enumerate(base.items())}
+    mixed = {x: v + (0.02 if x in reference else (-0.01 if i % 2 else 0.01)) for i, (x, v) in enumerate(base.items())}
+    scores = {(name, x): v for name, values in {"base": base, "up": up, "flip": flip, "mixed": mixed}.items()
+              for x, v in values.items()}
+    settings = {"rank_by": "base", "systems": ["base", "up", "flip", "mixed"], "reference": reference,
+                "pairs": [["up", "base"], ["flip", "base"], ["mixed", "base"]]}
+    across = write_across(langs, scores, settings, tmp_path)
+    verdicts = {(h.others.system, h.others.baseline): h for h in across.beyond}
+    assert {k: h.verdict for k, h in verdicts.items()} == {
+        ("up", "base"): "holds", ("flip", "base"): "reverses", ("mixed", "base"): "not significant"}
+    flip_holds = verdicts[("flip", "base")]
+    assert flip_holds.reference_n == 2 and flip_holds.reference_wins == 2 and flip_holds.others.n == 8
+    assert flip_holds.reference_mean == pytest.approx(0.02) and flip_holds.others.losses == 8
+    summary = (tmp_path / "across.md").read_text(encoding="utf-8")
+    assert "Does it hold beyond sw, so (the languages the settings were chosen on)?" in summary
+    assert "| flip | base | +0.0200 | 2/2 | 8 |" in summary and "| reverses |" in summary
+    assert (tmp_path / "holds.csv").read_text().count("\n") == 4

@@ -26,7 +26,8 @@ For every collection this writes into ``runs/<collection>/``:
 
 A run file that exists, made by a condition whose settings have not changed since, is not
 made again (``force`` redoes it); editing one condition remakes that condition's runs
-only, and adding a language to a condition makes that language's runs only. Commands of
+only, and adding a language to a condition makes that language's runs only (``{languages}``
+then stands for the new languages: :func:`schedule`). Commands of
 the form ``python -m optical_ir.<verb> …`` run in this process (one JVM for all); any
 other command runs as a subprocess. ``check`` compares every expected
 entry with the measured value, and one it cannot match is a failure naming its key path.
@@ -152,7 +153,9 @@ def selected(config: Config, collections: Sequence[str] | None = None,
 def plan(config: Config, runs_dir: Path, collections: Sequence[str] | None = None,
          conditions: Sequence[str] | None = None, device: str | None = None) -> list[Job]:
     """The jobs (one per condition and language) of the config. ``device`` replaces the
-    ``device`` of the conditions that declare one (e.g. ``cpu`` to train GPU students on a CPU)."""
+    ``device`` of the conditions that declare one (e.g. ``cpu`` to train GPU students on a CPU).
+    ``{languages}`` is every language of the condition here; :func:`schedule` narrows it to
+    those whose runs a call makes."""
     jobs = []
     root = runs_dir.resolve()
     for cname, coll, name, cond in selected(config, collections, conditions):
@@ -305,40 +308,84 @@ def _stale_conditions(saved: Path, text: str, collection: str, force: bool) -> s
     return {n for n in names if settings((old.get("conditions") or {}).get(n)) != settings(new["conditions"][n])}
 
 
+class Plan(NamedTuple):
+    """What a run of some jobs does to one collection (:func:`schedule`)."""
+
+    collection: str
+    outdated: set[str]
+    """Conditions whose settings changed since the saved config.yaml."""
+    saved_text: str
+    """The config.yaml to save once the jobs have run: without the outdated conditions not planned."""
+    actions: list[tuple[Job, str]]
+    """Each job with ``make`` (its run is made), ``skip`` (it exists and is current) or ``gpu``
+    (it needs a GPU this machine lacks); a job to make has ``{languages}`` narrowed to the
+    languages of its condition whose runs are made."""
+
+
+def schedule(config: Config, runs_dir: Path, jobs: Sequence[Job], force: bool = False) -> list[Plan]:
+    """Decide, per collection, which jobs make their run: those of a condition that is stale
+    (its settings changed, or ``force``) and those whose run is missing.
+
+    ``{languages}`` of a job that makes its run stands for the languages of its condition
+    whose runs this call makes, not for all of them: adding languages to a condition whose
+    command pools its languages (``tune --languages {languages} --test-languages {lang}``)
+    trains the new languages' students only. That is what the staleness rule already
+    assumes: a condition's ``languages`` are not a setting of its runs, so a command must
+    make each language's run independently of which others it makes alongside.
+    """
+    plans = []
+    for collection in dict.fromkeys(j.collection for j in jobs):
+        saved = runs_dir / collection / "config.yaml"
+        # changed since the saved config; force is not a change
+        outdated = _stale_conditions(saved, _config_text(config.raw, collection), collection, False)
+        stale = set(config.raw["collections"][collection]["conditions"]) if force else outdated
+        mine = [j for j in jobs if j.collection == collection]
+        actions = []
+        for job in mine:
+            if job.device.startswith("cuda") and not _has_cuda():
+                actions.append((job, "gpu"))
+            else:
+                actions.append((job, "make" if job.condition in stale or not job.run.is_file() else "skip"))
+        making: dict[str, tuple[str, ...]] = {}
+        for job, action in actions:
+            if action == "make":
+                making[job.condition] = tuple(dict.fromkeys((*making.get(job.condition, ()), job.lang)))
+        actions = [(job._replace(values={**job.values, "languages": making[job.condition]}) if action == "make"
+                    else job, action) for job, action in actions]
+        planned = {j.condition for j in mine}
+        plans.append(Plan(collection, outdated & planned if saved.is_file() else set(),
+                          _config_text(config.raw, collection, leave_out=outdated - planned), actions))
+    return plans
+
+
 def run_all(config: Config, runs_dir: Path, jobs: Sequence[Job], force: bool = False) -> list[dict[str, Any]]:
-    """Make the missing runs; then evaluate every run of the collections, write results.csv,
-    the tables (:mod:`optical_ir.experiments.report`) and config.yaml."""
+    """Make the runs :func:`schedule` says to make; then evaluate every run of the collections,
+    write results.csv, the tables (:mod:`optical_ir.experiments.report`) and config.yaml."""
     from ..files import check_writable
 
     check_writable(runs_dir, directory=True)
-    for collection in dict.fromkeys(j.collection for j in jobs):
-        out = runs_dir / collection
-        text = _config_text(config.raw, collection)
-        saved = out / "config.yaml"
-        outdated = _stale_conditions(saved, text, collection, False)  # changed since; force is not a change
-        stale = set(config.raw["collections"][collection]["conditions"]) if force else outdated
-        mine = [j for j in jobs if j.collection == collection]
-        planned = {j.condition for j in mine}
-        if saved.is_file() and (changed := sorted(outdated & planned)):
-            print(f"[stale] {collection}: the settings of {', '.join(changed)} changed since {saved} was written; "
-                  "their runs are remade (--display-commands shows how)", file=sys.stderr)
+    for todo in schedule(config, runs_dir, jobs, force):
+        out = runs_dir / todo.collection
+        if todo.outdated:
+            print(f"[stale] {todo.collection}: the settings of {', '.join(sorted(todo.outdated))} changed since "
+                  f"{out / 'config.yaml'} was written; their runs are remade (--display-commands shows how)",
+                  file=sys.stderr)
         out.mkdir(parents=True, exist_ok=True)
-        if config.model.collections[collection].perturbations:
-            make_topics(config, runs_dir, mine)
-        for job in mine:
-            if job.device.startswith("cuda") and not _has_cuda():
+        if config.model.collections[todo.collection].perturbations:
+            make_topics(config, runs_dir, [job for job, _ in todo.actions])
+        for job, action in todo.actions:
+            if action == "gpu":
                 state = "kept (made on a GPU)" if job.run.is_file() else "MISSING: it needs a GPU (device: cuda)"
                 print(f"[gpu] {job.run} {state}", file=sys.stderr)
-                continue
-            if job.condition in stale or not job.run.is_file():
+            elif action == "make":
                 start = time.time()
                 print(f"[run] {job.stem}: {job.command}", file=sys.stderr)
                 execute(job)
                 print(f"[run] {job.stem} done in {time.time() - start:.1f}s", file=sys.stderr)
             else:
                 print(f"[skip] {job.run} exists", file=sys.stderr)
-        with atomic_write(saved) as f:
-            f.write(_config_text(config.raw, collection, leave_out=outdated - planned))
+        with atomic_write(out / "config.yaml") as f:
+            f.write(todo.saved_text)
     rows: list[dict[str, Any]] = []
     for collection in dict.fromkeys(j.collection for j in jobs):
         rows += report_collection(config, runs_dir, collection)
@@ -391,7 +438,7 @@ def report_collection(config: Config, runs_dir: Path, collection: str) -> list[d
         from .across import write_across
 
         write_across(report.languages, scores, config.model.report.across.model_dump(), out, headline,
-                     config.model.report.alpha)
+                     config.model.report.alpha, coll.dataset)
     return rows
 
 

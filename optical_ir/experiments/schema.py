@@ -31,9 +31,10 @@ NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 PLACEHOLDERS: dict[str, str] = {
     "lang": "the query language of the job",
-    "languages": "the condition's languages, one argument each (the token {languages} alone): for a command that "
-                 "makes what every language needs in one call (e.g. tune --languages {languages} --test-languages "
-                 "{lang} trains every language's students in one pool); its later jobs find it made",
+    "languages": "the languages of the condition whose runs this call makes (all of them on a first run or with "
+                 "--force), one argument each (the token {languages} alone): for a command that makes what those "
+                 "languages need in one call (e.g. tune --languages {languages} --test-languages {lang} trains their "
+                 "students in one pool; its later jobs find them made, and adding languages trains the new ones only)",
     "run": "the run file the job writes, <runs-dir>/<collection>/<condition>.<lang><run_suffix>; the steps write "
            "it under a temporary name, renamed into place only when every step has succeeded",
     "condition": "the condition's name (the run tag)",
@@ -121,7 +122,15 @@ class Across(_Strict):
     """``[system, baseline]`` pairs tested over languages (Wilcoxon signed-rank on per-language MAP)."""
     contests: list[tuple[str, str]] = []
     """``[a, b]`` pairs: which of the two wins on each language, and what (script, family, ``rank_by``'s
-    MAP) predicts it."""
+    MAP, the tokenizer's cut of the language) predicts it."""
+    reference: list[str] = []
+    """The languages the settings were chosen on (the default four): each pair is tested again on
+    the other languages, to say whether what held on these holds beyond them."""
+    tokenizer: str | None = None
+    """An encoder whose tokenizer measures each language's queries against their English originals
+    (tokens per English token, share of unknown tokens): candidate predictors of the contests."""
+    english: str = "en"
+    """The language of the originals (the collection's dataset with this ``{lang}``)."""
 
 
 class ReportSettings(_Strict):
