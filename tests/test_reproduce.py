@@ -529,7 +529,7 @@ def test_breadth_students_are_the_main_tables_cpu_students() -> None:
             assert copy[1] == main_copy[1]  # the same student's run from the same cache
             if condition not in KNOWN_STALE.get("breadth", set()):  # a stale run is an older command's
                 # retrained from an empty cache, bfloat16 on the CPU is not bitwise repeatable: the same
-                # students' runs agree to well within the conditions' tolerance (measured: 0.0002 AP)
+                # students' runs agree to well within the conditions' tolerance (measured: 0.0003 AP)
                 for measure in ("AP", "nDCG@10", "R@100"):
                     assert abs(breadth[(condition, lang, measure)] - main[(condition, lang, measure)]) <= 0.001
     assert {lang for _, lang in breadth_jobs} > {"sw", "so", "ha", "yo"}
