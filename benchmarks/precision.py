@@ -31,16 +31,6 @@ from _measure import ntrex_batches
 MODES = (("fp32", "float32, groups of 4"), ("bf16", "bfloat16 autocast, groups of 16"))
 
 
-def _cpu_flags() -> list[str]:
-    cpuinfo = Path("/proc/cpuinfo")
-    if not cpuinfo.is_file():
-        return []
-    for line in cpuinfo.read_text().splitlines():
-        if line.startswith("flags"):
-            return sorted(f for f in line.split(":", 1)[1].split() if f in ("amx_bf16", "avx512_bf16"))
-    return []
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--language", default="sw")
@@ -99,7 +89,8 @@ def main() -> int:
                "batch_size": args.batch_size, "batches": args.batches, **results,
                "speedup": round(results["fp32"]["seconds_per_step"] / results["bf16"]["seconds_per_step"], 2),
                "pooled_cosine_min": round(float(cosine.min()), 5), "pooled_cosine_mean": round(float(cosine.mean()), 5),
-               "cpu_bf16_flags": _cpu_flags(), "processor": platform.processor() or platform.machine(),
+               "cpu_bf16_flags": list(features.cpu_bf16_units() or ()),
+               "processor": platform.processor() or platform.machine(),
                "torch": torch.__version__}
     out = Path(args.output)
     out.write_text(json.dumps(summary, indent=2) + "\n")

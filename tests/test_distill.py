@@ -158,6 +158,7 @@ def test_train_layers_trains_only_the_top_layers_from_cached_frozen_outputs(tmp_
         DistillConfig(languages=("sw",), train_layers=0)
 
 
+@pytest.mark.filterwarnings("ignore:--precision bf16 on a CPU without:RuntimeWarning")  # its speed, not tested here
 def test_bf16_runs_the_top_layers_in_bfloat16_near_float32_and_trains(tmp_path: Path) -> None:
     import torch
     from safetensors.torch import load_file
@@ -185,6 +186,31 @@ def test_bf16_runs_the_top_layers_in_bfloat16_near_float32_and_trains(tmp_path: 
     assert read_distill_info(out)["config"]["precision"] == "bf16"
     with pytest.raises(ValueError, match="unknown precision 'fp16'"):
         DistillConfig(languages=("sw",), precision="fp16")
+
+
+def test_bf16_on_a_cpu_without_bfloat16_units_warns_and_says_what_to_do(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from optical_ir.distillation import features
+
+    zen3 = tmp_path / "zen3"
+    zen3.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 fma\n")
+    zen4 = tmp_path / "zen4"
+    zen4.write_text("processor\t: 0\nflags\t\t: avx2 avx512f avx512_bf16\n")
+    assert features.cpu_bf16_units(str(zen3)) == ()
+    assert features.cpu_bf16_units(str(zen4)) == ("avx512_bf16",)
+    assert features.cpu_bf16_units(str(tmp_path / "not-linux")) is None
+
+    enc = SimpleNamespace(device=SimpleNamespace(type="cpu"), prefix_length=lambda side: 0)
+    monkeypatch.setattr(features, "cpu_bf16_units", lambda: ())
+    with pytest.warns(RuntimeWarning, match="without bfloat16 matrix units.*--precision fp32"):
+        features.TokenSide(enc, 32, top_layers=2, precision="bf16")
+    assert not features.warn_if_bf16_is_emulated("cuda")  # a GPU has its own bfloat16 arithmetic
+    monkeypatch.setattr(features, "cpu_bf16_units", lambda: ("amx_bf16", "avx512_bf16"))
+    assert not features.warn_if_bf16_is_emulated("cpu")
+    monkeypatch.setattr(features, "cpu_bf16_units", lambda: None)  # unknown: no claim either way
+    assert not features.warn_if_bf16_is_emulated("cpu")
 
 
 def test_a_student_for_a_language_no_table_holds_from_your_own_bitext(tmp_path: Path) -> None:
