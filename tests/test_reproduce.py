@@ -331,6 +331,32 @@ def test_committed_runs_are_not_stale(name: str) -> None:
     assert stale == known, f"{sorted(known - stale)} are current now: take them off KNOWN_STALE"
 
 
+@pytest.mark.parametrize("name", sorted(RUNS_DIRS))
+def test_a_clone_that_checks_the_runs_leaves_their_saved_config_as_committed(name: str) -> None:
+    """``--check`` saves each collection's config.yaml again: its text must be the committed one,
+    or a clean clone's check leaves the tree modified."""
+    from optical_ir.experiments.reproduction import _config_text
+
+    config = load_config(ROOT / "reproduce" / f"{name}.yaml")
+    for collection in config.raw["collections"]:
+        saved = ROOT / RUNS_DIRS[name] / collection / "config.yaml"
+        if saved.is_file():
+            assert saved.read_text(encoding="utf-8") == _config_text(config.raw, collection), (
+                f"{saved} is not what reproduce/{name}.yaml saves now: run the conditions again with --write-expected")
+
+
+def test_a_list_shared_by_a_yaml_alias_is_saved_in_full_at_each_place() -> None:
+    import yaml
+
+    from optical_ir.experiments.reproduction import _config_text
+
+    text = ("collections:\n  c:\n    dataset: d/{lang}\n    conditions:\n"
+            "      a: {languages: &students [sw, yo], command: x}\n      b: {languages: *students, command: y}\n")
+    saved = _config_text(yaml.safe_load(text), "c")
+    assert "&" not in saved and "*" not in saved
+    assert yaml.safe_load(saved)["collections"]["c"]["conditions"]["b"]["languages"] == ["sw", "yo"]
+
+
 def test_external_config_is_valid_and_fills_topics_and_env() -> None:
     config = load_config(ROOT / "reproduce" / "external.yaml")
     jobs = plan(config, Path("runs-external"))

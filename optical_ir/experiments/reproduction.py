@@ -265,6 +265,20 @@ def execute(job: Job) -> None:
             tmp.unlink()
 
 
+def _plain_dumper() -> Any:
+    import yaml
+
+    class PlainDumper(yaml.SafeDumper):
+        """Writes a list the config shares by a YAML alias (``&students`` … ``*students``) in
+        full at each place: the saved config reads alone, and its text does not depend on how
+        the config spells it."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return PlainDumper
+
+
 def _config_text(raw: dict[str, Any], collection: str, leave_out: Set[str] = frozenset()) -> str:
     """The part of the config that makes the collection's runs, as saved with them; without the
     conditions ``leave_out`` (stale ones a run did not remake, so that they stay stale)."""
@@ -276,7 +290,7 @@ def _config_text(raw: dict[str, Any], collection: str, leave_out: Set[str] = fro
                           for name, cond in coll["conditions"].items() if name not in leave_out}
     part = {"measures": raw.get("measures", list(ReproductionConfig.model_fields["measures"].default)),
             "collections": {collection: coll}}
-    return yaml.safe_dump(part, sort_keys=False, allow_unicode=True)
+    return yaml.dump(part, Dumper=_plain_dumper(), sort_keys=False, allow_unicode=True)
 
 
 def _has_cuda() -> bool:
