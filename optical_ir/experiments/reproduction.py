@@ -43,6 +43,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence, Set
+from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -265,6 +266,7 @@ def execute(job: Job) -> None:
             tmp.unlink()
 
 
+@cache
 def _plain_dumper() -> Any:
     import yaml
 
