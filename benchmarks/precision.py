@@ -11,24 +11,29 @@ mode, no dropout): the cosine of each pair. Whether the students trained so retr
 well is the reproduction's question (the ``-cpu`` conditions), not this script's.
 
     python benchmarks/precision.py [--language sw] [--layers 9] [--batches 20] [--threads 2] \\
-        [--output benchmarks/precision.json]
+        [--kernel-batches 2] [--output benchmarks/precision.json]
 
-The CPU needs bfloat16 matrix units (AMX or AVX-512 BF16, ``lscpu``) to gain; without them
-bfloat16 is emulated and slower.
+The CPU needs bfloat16 matrix units (AMX or AVX-512 BF16, ``lscpu``) to gain. On one
+without them the toolkit runs bfloat16 products in float32 arithmetic
+(:mod:`optical_ir.distillation.bfloat16`), and this also times torch's own bfloat16
+kernels there (``--kernel-batches`` steps: they are slow), the ratio that module avoids.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import time
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from _measure import ntrex_batches
 
-MODES = (("fp32", "float32, groups of 4"), ("bf16", "bfloat16 autocast, groups of 16"))
+MODES = {"fp32": "float32, groups of 4", "bf16": "bfloat16 autocast, groups of 16",
+         "bf16-kernels": "bfloat16 autocast in torch's own kernels (no bfloat16 units), groups of 16"}
 
 
 def main() -> int:
@@ -38,20 +43,24 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--kernel-batches", type=int, default=2,
+                        help="steps timed of torch's own bfloat16 kernels, on a CPU without bfloat16 units")
     parser.add_argument("--output", default="benchmarks/precision.json")
     args = parser.parse_args()
     import torch
 
-    from optical_ir.distillation import features
+    from optical_ir.distillation import bfloat16, features
     from optical_ir.encoders import DenseEncoder
 
     torch.set_num_threads(args.threads)
     batches = ntrex_batches(args.language, args.batches, args.batch_size)
     encoder = DenseEncoder("multilingual-e5-small")
-    sides = {mode: features.TokenSide(encoder, 64, top_layers=args.layers, precision=mode) for mode, _ in MODES}
+    modes = [m for m in MODES if m != "bf16-kernels" or bfloat16.emulated("cpu")]
+    sides = {m: features.TokenSide(encoder, 64, top_layers=args.layers, precision=m[:4]) for m in modes}
     texts = [t for b in batches for p in b for t in (p.source, p.english)]
     sides["fp32"].prepare(texts)
-    sides["bf16"].trunk = sides["fp32"].trunk  # the frozen layers' output is float32 either way
+    for mode in modes[1:]:
+        sides[mode].trunk = sides["fp32"].trunk  # the frozen layers' output is float32 either way
     params = sides["fp32"].train_only_top()
     start_state = {k: v.clone() for k, v in encoder.model.state_dict().items()}
 
@@ -68,37 +77,58 @@ def main() -> int:
 
     results: dict[str, Any] = {}
     pooled: dict[str, Any] = {}
-    for mode, label in MODES:
+    for mode in modes:
         encoder.model.load_state_dict(start_state)
-        side = sides[mode]
-        encoder.model.eval()
-        with torch.no_grad():
-            pooled[mode] = torch.cat([side.run([p.source for p in b]).sentence for b in batches])
-        encoder.model.train()
-        optimizer = torch.optim.AdamW(params, lr=1e-4)
-        torch.manual_seed(13)
-        step(side, optimizer, batches[0])  # warm-up
-        start = time.perf_counter()
-        for batch in batches:
-            step(side, optimizer, batch)
-        seconds = (time.perf_counter() - start) / len(batches)
-        results[mode] = {"label": label, "seconds_per_step": round(seconds, 4),
+        side, timed = sides[mode], batches if mode != "bf16-kernels" else batches[: args.kernel_batches]
+        # torch's own kernels: the products without the float32 path the toolkit takes on this CPU
+        kernels = mode == "bf16-kernels"
+        with patch.object(features, "arithmetic", lambda *_: contextlib.nullcontext()) if kernels \
+                else contextlib.nullcontext():
+            encoder.model.eval()
+            with torch.no_grad():
+                pooled[mode] = torch.cat([side.run([p.source for p in b]).sentence for b in batches])
+            encoder.model.train()
+            optimizer = torch.optim.AdamW(params, lr=1e-4)
+            torch.manual_seed(13)
+            step(side, optimizer, batches[0])  # warm-up
+            start = time.perf_counter()
+            for batch in timed:
+                step(side, optimizer, batch)
+        seconds = (time.perf_counter() - start) / len(timed)
+        results[mode] = {"label": MODES[mode], "seconds_per_step": round(seconds, 4), "steps": len(timed),
                          "pairs_per_second": round(args.batch_size / seconds, 1)}
-    cosine = torch.nn.functional.cosine_similarity(pooled["fp32"], pooled["bf16"].float(), dim=-1)
+
+    def cosine(a: str, b: str) -> Any:
+        return torch.nn.functional.cosine_similarity(pooled[a].float(), pooled[b].float(), dim=-1)
+
+    def ratio(a: str, b: str) -> float:
+        return round(results[a]["seconds_per_step"] / results[b]["seconds_per_step"], 2)
+
+    near = cosine("fp32", "bf16")
     summary = {"language": args.language, "top_layers": args.layers, "threads": args.threads,
                "batch_size": args.batch_size, "batches": args.batches, **results,
-               "speedup": round(results["fp32"]["seconds_per_step"] / results["bf16"]["seconds_per_step"], 2),
-               "pooled_cosine_min": round(float(cosine.min()), 5), "pooled_cosine_mean": round(float(cosine.mean()), 5),
-               "cpu_bf16_flags": list(features.cpu_bf16_units() or ()),
+               "speedup": ratio("fp32", "bf16"),
+               "pooled_cosine_min": round(float(near.min()), 5), "pooled_cosine_mean": round(float(near.mean()), 5),
+               "cpu_bf16_flags": list(bfloat16.cpu_bf16_units() or ()),
+               "bf16_products": "float32 arithmetic" if bfloat16.emulated("cpu") else "torch's bfloat16 kernels",
                "processor": platform.processor() or platform.machine(),
                "torch": torch.__version__}
+    if "bf16-kernels" in results:
+        summary["speedup_over_kernels"] = ratio("bf16-kernels", "bf16")
+        summary["pooled_cosine_min_vs_kernels"] = round(float(cosine("bf16", "bf16-kernels").min()), 5)
+        summary["pooled_cosine_min_kernels_vs_fp32"] = round(float(cosine("fp32", "bf16-kernels").min()), 5)
     out = Path(args.output)
     out.write_text(json.dumps(summary, indent=2) + "\n")
     rows = ["| arithmetic | s / step | pairs / s |", "|---|---|---|"]
     rows += [f"| {r['label']} | {r['seconds_per_step']} | {r['pairs_per_second']} |" for r in results.values()]
-    rows.append(f"\nbfloat16 / float32 speed: **{summary['speedup']}×**; cosine of the pooled vectors "
-                f"(bfloat16 vs float32, {len(cosine)} sentences): mean {summary['pooled_cosine_mean']}, "
-                f"min {summary['pooled_cosine_min']}")
+    rows.append(f"\nbfloat16 / float32 speed: **{summary['speedup']}×** (bfloat16 products: "
+                f"{summary['bf16_products']}); cosine of the pooled vectors (bfloat16 vs float32, "
+                f"{len(near)} sentences): mean {summary['pooled_cosine_mean']}, min {summary['pooled_cosine_min']}")
+    if "bf16-kernels" in results:
+        rows.append(f"\nOver torch's own bfloat16 kernels on this CPU: **{summary['speedup_over_kernels']}×** "
+                    f"({results['bf16-kernels']['steps']} steps timed); cosine of the pooled vectors, min: "
+                    f"{summary['pooled_cosine_min_vs_kernels']} against theirs "
+                    f"({summary['pooled_cosine_min_kernels_vs_fp32']} theirs against float32)")
     out.with_suffix(".md").write_text("\n".join(rows) + "\n")
     print(json.dumps(summary, indent=2))
     return 0

@@ -158,7 +158,6 @@ def test_train_layers_trains_only_the_top_layers_from_cached_frozen_outputs(tmp_
         DistillConfig(languages=("sw",), train_layers=0)
 
 
-@pytest.mark.filterwarnings("ignore:--precision bf16 on a CPU without:RuntimeWarning")  # its speed, not tested here
 def test_bf16_runs_the_top_layers_in_bfloat16_near_float32_and_trains(tmp_path: Path) -> None:
     import torch
     from safetensors.torch import load_file
@@ -188,29 +187,58 @@ def test_bf16_runs_the_top_layers_in_bfloat16_near_float32_and_trains(tmp_path: 
         DistillConfig(languages=("sw",), precision="fp16")
 
 
-def test_bf16_on_a_cpu_without_bfloat16_units_warns_and_says_what_to_do(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from types import SimpleNamespace
+def test_bf16_on_a_cpu_without_bfloat16_units_runs_float32_products_of_bfloat16_operands(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
 
-    from optical_ir.distillation import features
+    from optical_ir.distillation import bfloat16
+    from optical_ir.distillation.features import TokenSide
 
     zen3 = tmp_path / "zen3"
     zen3.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 fma\n")
     zen4 = tmp_path / "zen4"
     zen4.write_text("processor\t: 0\nflags\t\t: avx2 avx512f avx512_bf16\n")
-    assert features.cpu_bf16_units(str(zen3)) == ()
-    assert features.cpu_bf16_units(str(zen4)) == ("avx512_bf16",)
-    assert features.cpu_bf16_units(str(tmp_path / "not-linux")) is None
+    assert bfloat16.cpu_bf16_units(str(zen3)) == ()
+    assert bfloat16.cpu_bf16_units(str(zen4)) == ("avx512_bf16",)
+    assert bfloat16.cpu_bf16_units(str(tmp_path / "not-linux")) is None
+    for units, emulated in (((), True), (("amx_bf16", "avx512_bf16"), False), (None, False)):  # None: unknown
+        monkeypatch.setattr(bfloat16, "cpu_bf16_units", lambda units=units: units)
+        assert bfloat16.emulated("cpu") is emulated and not bfloat16.emulated("cuda")
 
-    enc = SimpleNamespace(device=SimpleNamespace(type="cpu"), prefix_length=lambda side: 0)
-    monkeypatch.setattr(features, "cpu_bf16_units", lambda: ())
-    with pytest.warns(RuntimeWarning, match="without bfloat16 matrix units.*--precision fp32"):
-        features.TokenSide(enc, 32, top_layers=2, precision="bf16")
-    assert not features.warn_if_bf16_is_emulated("cuda")  # a GPU has its own bfloat16 arithmetic
-    monkeypatch.setattr(features, "cpu_bf16_units", lambda: ("amx_bf16", "avx512_bf16"))
-    assert not features.warn_if_bf16_is_emulated("cpu")
-    monkeypatch.setattr(features, "cpu_bf16_units", lambda: None)  # unknown: no claim either way
-    assert not features.warn_if_bf16_is_emulated("cpu")
+    # a linear layer: the float32 products of bfloat16 operands are torch's bfloat16 kernel's
+    # result, up to the order of the float32 sums (at most one bfloat16 unit apart, rarely)
+    monkeypatch.setattr(bfloat16, "cpu_bf16_units", lambda: ())
+    torch.manual_seed(0)
+    x, layer = torch.randn(256, 384, requires_grad=True), torch.nn.Linear(384, 512)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        kernel = layer(x)
+        with bfloat16.arithmetic("cpu"):
+            products = layer(x)
+    assert products.dtype == kernel.dtype == torch.bfloat16
+    apart = (products.float() - kernel.float()).abs()
+    assert float((apart == 0).float().mean()) > 0.999 and bool((apart <= kernel.float().abs() / 64).all())
+    products.float().sum().backward()  # the gradients reach float32 weights and inputs
+    assert x.grad is not None and x.grad.dtype == layer.weight.grad.dtype == torch.float32
+    with bfloat16.arithmetic("cpu"):  # outside autocast it changes nothing
+        assert torch.equal(layer(x), torch.nn.functional.linear(x, layer.weight, layer.bias))
+
+    # the student's layers: float32 products where the CPU has no units, torch's kernels where it has
+    enc = DenseEncoder("all-MiniLM-L6-v2")
+    texts = [*PROBE, "Habari.", "Watu wengi walihudhuria mkutano mkubwa wa kisiasa jana jioni."] * 4
+    exact = TokenSide(enc, 32, top_layers=2)
+    exact.prepare(texts)
+    pooled = {}
+    for units in ((), ("amx_bf16",)):
+        monkeypatch.setattr(bfloat16, "cpu_bf16_units", lambda units=units: units)
+        half = TokenSide(enc, 32, top_layers=2, precision="bf16")
+        half.trunk = exact.trunk
+        with torch.no_grad():
+            pooled[units] = half.run(texts).sentence
+    with torch.no_grad():
+        full = exact.run(texts).sentence
+    assert not torch.equal(pooled[()], pooled[("amx_bf16",)])  # the two ways did run
+    for vectors in pooled.values():
+        assert float(torch.nn.functional.cosine_similarity(vectors, full, dim=-1).min()) > 0.999
 
 
 def test_a_student_for_a_language_no_table_holds_from_your_own_bitext(tmp_path: Path) -> None:

@@ -82,8 +82,9 @@ class DistillConfig:
         weights, the optimizer and the losses stay in float32); on this 2-core CPU with AMX
         a step of the top 9 layers is 1.12 × faster and the pooled vectors keep a cosine
         of 0.99999 with float32's (``benchmarks/precision.py``). On a CPU without bfloat16
-        units (no AMX, no AVX-512 BF16) it is emulated, 22 × slower than float32 on a Zen 3,
-        and training warns (:func:`~optical_ir.distillation.features.warn_if_bf16_is_emulated`).
+        units (no AMX, no AVX-512 BF16), where torch's bfloat16 kernels are 22 × slower than
+        the toolkit's step on a Zen 3, the same products run in float32 arithmetic on
+        bfloat16-rounded operands (:mod:`optical_ir.distillation.bfloat16`).
         The teacher and the frozen trunk stay in float32.
     ``adversary``
         :mod:`optical_ir.distillation.adversaries`: the student's input vectors of the X

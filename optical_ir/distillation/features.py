@@ -13,14 +13,12 @@ the full model's token vectors exactly.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
-from functools import cache
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..encoders.dense import content_tokens
 from ..errors import ConfigError
+from .bfloat16 import arithmetic
 from .losses.base import Features
 
 
@@ -86,54 +84,6 @@ bfloat16 matrix products are cheap enough that larger groups (fewer, bigger prod
 for their padding (``benchmarks/precision.py`` measures the two modes)."""
 
 
-BF16_UNITS = ("amx_bf16", "avx512_bf16")
-"""CPU flags of bfloat16 matrix units (Intel AMX, AVX-512 BF16) in ``/proc/cpuinfo``."""
-
-
-@cache
-def cpu_bf16_units(cpuinfo: str = "/proc/cpuinfo") -> tuple[str, ...] | None:
-    """The bfloat16 matrix units of this CPU (:data:`BF16_UNITS` among its flags).
-
-    Returns
-    -------
-    tuple of str or None
-        The flags present (empty: bfloat16 is emulated in float32 arithmetic, many times
-        slower than float32 itself), or ``None`` where ``cpuinfo`` is not readable (not Linux).
-    """
-    path = Path(cpuinfo)
-    if not path.is_file():
-        return None
-    for line in path.read_text(errors="replace").splitlines():
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-            return tuple(f for f in BF16_UNITS if f in flags)
-    return None
-
-
-def warn_if_bf16_is_emulated(device_type: str) -> bool:
-    """Warn when ``--precision bf16`` would run on a CPU without bfloat16 matrix units.
-
-    There torch emulates bfloat16 and a training step of the CPU mode is far slower than in
-    float32 (``benchmarks/precision.py`` measures the ratio; docs/distillation.md gives it
-    for three CPUs). A warning, not an error: the run is still correct, and it is the one
-    the reproduction's ``-cpu`` students were trained with.
-
-    Returns
-    -------
-    bool
-        Whether it warned.
-    """
-    if device_type != "cpu" or cpu_bf16_units() != ():
-        return False
-    warnings.warn("--precision bf16 on a CPU without bfloat16 matrix units (neither amx_bf16 nor avx512_bf16 "
-                  "among the flags of /proc/cpuinfo): bfloat16 is emulated there and a training step is many "
-                  "times slower than in float32 (docs/distillation.md, 'Students a CPU can retrain'). Pass "
-                  "--precision fp32 for speed (a different student from the reproduction's bf16 ones), or train "
-                  "on a CPU with AMX or AVX-512 BF16, or on a GPU (--device cuda).", RuntimeWarning, stacklevel=3)
-    return True
-
-
-@cache
 def _bidirectional_mask() -> Any:
     """transformers 5's ``create_bidirectional_mask`` (the mask its attention implementation
     expects; public since 5.0), or ``None`` under transformers 4."""
@@ -155,8 +105,6 @@ class TokenSide:
                  precision: str = "fp32") -> None:
         self.encoder = encoder
         self.precision = precision
-        if precision == "bf16":
-            warn_if_bf16_is_emulated(encoder.device.type)
         self.max_length = max_length
         self.mass = mass
         self.n_prefix = encoder.prefix_length("query")
@@ -300,7 +248,8 @@ class TokenSide:
         enc = self.encoder
         x = inputs.vectors if delta is None else inputs.vectors + delta
         extra = {} if inputs.token_type_ids is None else {"token_type_ids": inputs.token_type_ids}
-        with torch.autocast(enc.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+        half = self.precision == "bf16"
+        with torch.autocast(enc.device.type, dtype=torch.bfloat16, enabled=half), arithmetic(enc.device.type, half):
             if inputs.trunk:
                 hidden = enc.project(self._top(x, inputs.attention_mask))
             else:
