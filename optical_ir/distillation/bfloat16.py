@@ -10,20 +10,20 @@ result to bfloat16:
 
 On a CPU with bfloat16 matrix units (Intel AMX, AVX-512 BF16; :func:`cpu_bf16_units`)
 oneDNN does this in hardware. On one without them (a Zen 3: AVX2 only) torch 2.13's
-bfloat16 kernels are about 24 × slower than float32 (``benchmarks/precision.py``: 47.6 s a
-training step against 2.15 s), which puts the reproduction's ``-cpu`` students out of reach
-there. :class:`Float32Products` computes the same thing from float32 arithmetic instead: the
+bfloat16 kernels took 57.9 s a training step of the CPU mode against 1.73 s in float32
+(``benchmarks/precision.py``), which puts the reproduction's ``-cpu`` students out of reach
+there. ``Float32Products`` computes the same thing from float32 arithmetic instead: the
 product of two bfloat16 numbers (8 significant bits each) is exact in float32 (24 bits), so
 rounding the operands to bfloat16, multiplying and accumulating in float32 and rounding the
 result gives the equation above. Only the order of the float32 additions differs from
 oneDNN's, as it differs between AMX and AVX-512 BF16 themselves: on random operands a linear
 layer agrees with torch's bfloat16 kernel on 99.99 % of its outputs and is one bfloat16 unit
 off on the rest. Attention (``scaled_dot_product_attention``) runs in float32 on
-bfloat16-rounded queries, keys and values and is rounded at its output; torch's bfloat16
-kernel also rounds the attention weights and uses an approximate exponential, so about a
-third of its outputs are one bfloat16 unit apart from these. Either way the two are
-bfloat16 arithmetic of the same precision, a different rounding of the same computation,
-and a step costs about what float32 costs (docs/distillation.md).
+bfloat16-rounded queries, keys and values and is rounded at its output; torch's fused
+bfloat16 attention kernel rounds inside as well, and about a third of its outputs are one
+bfloat16 unit apart from these. Either way the two are bfloat16 arithmetic of the same
+precision, a different rounding of the same computation. A step took 2.59 s, 1.5 × the
+float32 step and 22 × faster than torch's kernels (docs/distillation.md).
 
 Written here because neither torch nor oneDNN offers this fallback; it is a
 ``TorchFunctionMode`` (torch's own hook) over the functions autocast runs in bfloat16 that
@@ -49,7 +49,7 @@ def cpu_bf16_units(cpuinfo: str = "/proc/cpuinfo") -> tuple[str, ...] | None:
     -------
     tuple of str or None
         The flags present (empty: torch's bfloat16 kernels are many times slower than
-        float32 here, and :func:`arithmetic` uses :class:`Float32Products`), or ``None``
+        float32 here, and :func:`arithmetic` uses ``Float32Products``), or ``None``
         where ``cpuinfo`` is not readable (not Linux).
     """
     path = Path(cpuinfo)
@@ -63,7 +63,7 @@ def cpu_bf16_units(cpuinfo: str = "/proc/cpuinfo") -> tuple[str, ...] | None:
 
 
 def emulated(device_type: str) -> bool:
-    """Whether bfloat16 products on ``device_type`` run as :class:`Float32Products`: on a
+    """Whether bfloat16 products on ``device_type`` run in float32 arithmetic: on a
     CPU known to have no bfloat16 units (a GPU, or a CPU with them or of unknown flags, uses
     torch's kernels)."""
     return device_type == "cpu" and cpu_bf16_units() == ()
@@ -108,8 +108,9 @@ def arithmetic(device_type: str, enabled: bool = True) -> contextlib.AbstractCon
     """The context that runs bfloat16 autocast's products fast on ``device_type``.
 
     Enter it inside ``torch.autocast(device_type, dtype=torch.bfloat16)``. Where
-    :func:`emulated`, it is :class:`Float32Products`; elsewhere (and when not ``enabled``)
-    it does nothing and torch's bfloat16 kernels run.
+    :func:`emulated`, it is ``Float32Products`` (the module's equation in float32
+    arithmetic); elsewhere (and when not ``enabled``) it does nothing and torch's bfloat16
+    kernels run.
     """
     if enabled and emulated(device_type):
         return _products_mode()()
