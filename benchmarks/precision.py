@@ -79,9 +79,9 @@ def main() -> int:
     pooled: dict[str, Any] = {}
     for mode in modes:
         encoder.model.load_state_dict(start_state)
-        side, timed = sides[mode], batches if mode != "bf16-kernels" else batches[: args.kernel_batches]
         # torch's own kernels: the products without the float32 path the toolkit takes on this CPU
         kernels = mode == "bf16-kernels"
+        side, timed = sides[mode], batches[: args.kernel_batches] if kernels else batches
         with patch.object(features, "arithmetic", lambda *_: contextlib.nullcontext()) if kernels \
                 else contextlib.nullcontext():
             encoder.model.eval()

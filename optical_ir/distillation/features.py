@@ -14,6 +14,7 @@ the full model's token vectors exactly.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, NamedTuple
 
 from ..encoders.dense import content_tokens
@@ -84,6 +85,7 @@ bfloat16 matrix products are cheap enough that larger groups (fewer, bigger prod
 for their padding (``benchmarks/precision.py`` measures the two modes)."""
 
 
+@cache
 def _bidirectional_mask() -> Any:
     """transformers 5's ``create_bidirectional_mask`` (the mask its attention implementation
     expects; public since 5.0), or ``None`` under transformers 4."""
