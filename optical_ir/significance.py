@@ -93,6 +93,19 @@ def holm(pvalues: Sequence[float]) -> list[float]:
     return adjusted
 
 
+def format_p(p: float, alpha: float = 0.05, digits: int = 3) -> str:
+    """``p`` in ``digits`` significant figures, or in as many more as keep it on its side of ``alpha``.
+
+    A Holm-adjusted 0.04997 is significant at 0.05; three figures would print it ``0.05``
+    beside a verdict of significant, so it prints ``0.04997``.
+    """
+    for d in range(digits, 18):
+        shown = f"{p:.{d}g}"
+        if (float(shown) < alpha) == (p < alpha):
+            return shown
+    return repr(p)
+
+
 def compare(per_query: Mapping[tuple[str, str], Mapping[str, float]], systems: Sequence[str],
             baseline: str, languages: Sequence[str]) -> list[Comparison]:
     """Each system against ``baseline`` on each language where both have scores.

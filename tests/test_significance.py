@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scipy.stats import ttest_rel
 
-from optical_ir.significance import compare, holm, paired_t
+from optical_ir.significance import compare, format_p, holm, paired_t
 
 from .conftest import needs_mirror
 
@@ -15,6 +15,15 @@ def test_holm_step_down() -> None:
     assert holm([0.02, 0.01, 0.03]) == pytest.approx([0.04, 0.03, 0.04])
     assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1
     assert holm([0.04]) == [0.04]
+
+
+def test_a_p_value_is_never_rounded_onto_the_other_side_of_alpha() -> None:
+    # breadth's OPTICAL vs zero-shot dense beyond the four: Holm p = 0.04997, significant
+    assert format_p(0.04997213926047873) == "0.04997"
+    assert format_p(0.0500004) == "0.05"  # not significant, and "0.05" is not under 0.05
+    assert format_p(0.0125) == "0.0125" and format_p(2.4736e-07) == "2.47e-07"
+    assert format_p(0.05) == "0.05" and format_p(0.0096, alpha=0.01) == "0.0096"
+    assert format_p(0.00999996, alpha=0.01) == "0.00999996"
 
 
 def test_paired_t_matches_scipy_and_handles_ties() -> None:

@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..files import atomic_write
-from ..significance import holm, wilcoxon
+from ..significance import format_p, holm, wilcoxon
 from .report import save_figure
 
 Scores = Mapping[tuple[str, str], float]
@@ -246,8 +246,8 @@ class Across:
             for t in self.pairs:
                 star = "*" if t.p_holm < self.alpha else ""
                 buf.write(f"| {t.system} | {t.baseline} | {t.n} | {t.mean_difference:+.4f} | "
-                          f"{t.median_difference:+.4f} | {t.wins} | {t.losses} | {t.statistic:g} | {t.p:.3g} | "
-                          f"{t.p_holm:.3g}{star} |\n")
+                          f"{t.median_difference:+.4f} | {t.wins} | {t.losses} | {t.statistic:g} | "
+                          f"{format_p(t.p, self.alpha)} | {format_p(t.p_holm, self.alpha)}{star} |\n")
         if self.beyond:
             buf.write(f"\nDoes it hold beyond {', '.join(self.reference)} (the languages the settings were chosen "
                       f"on)? Each pair there (mean difference, wins) and on the other languages both have "
@@ -259,7 +259,8 @@ class Across:
                 t = h.others
                 buf.write(f"| {t.system} | {t.baseline} | {h.reference_mean:+.4f} | "
                           f"{h.reference_wins}/{h.reference_n} | {t.n} | {t.mean_difference:+.4f} | "
-                          f"{t.median_difference:+.4f} | {t.wins} | {t.losses} | {t.p_holm:.3g} | {h.verdict} |\n")
+                          f"{t.median_difference:+.4f} | {t.wins} | {t.losses} | "
+                          f"{format_p(t.p_holm, self.alpha)} | {h.verdict} |\n")
         if self.features:
             rank = self.values(self.rank_by)
             parts = []
@@ -366,7 +367,7 @@ def write_across(languages: Sequence[str], scores: Scores, settings: Mapping[str
                     "W", "p", "p_holm"])
         for t in across.pairs:
             w.writerow([t.system, t.baseline, t.n, f"{t.mean_difference:+.4f}", f"{t.median_difference:+.4f}",
-                        t.wins, t.losses, f"{t.statistic:g}", f"{t.p:.3g}", f"{t.p_holm:.3g}"])
+                        t.wins, t.losses, f"{t.statistic:g}", format_p(t.p, alpha), format_p(t.p_holm, alpha)])
     if across.beyond:
         with atomic_write(out / "holds.csv") as f:
             w = csv.writer(f, lineterminator="\n")
@@ -377,6 +378,6 @@ def write_across(languages: Sequence[str], scores: Scores, settings: Mapping[str
                 t = h.others
                 w.writerow([t.system, t.baseline, f"{h.reference_mean:+.4f}", h.reference_wins, h.reference_n, t.n,
                             f"{t.mean_difference:+.4f}", f"{t.median_difference:+.4f}", t.wins, t.losses,
-                            f"{t.statistic:g}", f"{t.p:.3g}", f"{t.p_holm:.3g}", h.verdict])
+                            f"{t.statistic:g}", format_p(t.p, alpha), format_p(t.p_holm, alpha), h.verdict])
     across.plot(out / "ranked.png")
     return across

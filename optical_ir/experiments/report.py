@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..significance import Comparison, compare, compare_pairs
+from ..significance import Comparison, compare, compare_pairs, format_p
 
 SYMBOLS = ("†", "‡", "§", "¶")
 LATEX_SYMBOLS = ("\\dag", "\\ddag", "\\S", "\\P")
@@ -278,7 +278,7 @@ def save_figure(fig: Any, path: str | Path) -> Path:
     return out
 
 
-def write_significance(comparisons: Sequence[Comparison], path: str | Path) -> None:
+def write_significance(comparisons: Sequence[Comparison], path: str | Path, alpha: float = 0.05) -> None:
     from ..files import atomic_write
 
     with atomic_write(path) as f:
@@ -286,7 +286,7 @@ def write_significance(comparisons: Sequence[Comparison], path: str | Path) -> N
         w.writerow(["system", "baseline", "lang", "mean_system", "mean_baseline", "difference", "p", "p_holm", "n"])
         for c in comparisons:
             w.writerow([c.system, c.baseline, c.lang, f"{c.mean_system:.4f}", f"{c.mean_baseline:.4f}",
-                        f"{c.difference:+.4f}", f"{c.p:.3g}", f"{c.p_holm:.3g}", c.n])
+                        f"{c.difference:+.4f}", format_p(c.p, alpha), format_p(c.p_holm, alpha), c.n])
 
 
 def write_all(report: Report, out_dir: str | Path) -> None:
@@ -303,6 +303,6 @@ def write_all(report: Report, out_dir: str | Path) -> None:
             f.write(groups)
     with atomic_write(out / "table.tex") as f:
         f.write(report.latex())
-    write_significance(report.comparisons + report.pairs, out / "significance.csv")
+    write_significance(report.comparisons + report.pairs, out / "significance.csv", report.alpha)
     if report.scores:
         report.plot(out / "map.png")
