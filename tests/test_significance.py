@@ -113,6 +113,8 @@ def test_across_languages_summary_wins_pairs_and_predictors(tmp_path) -> None:
     summary = (tmp_path / "across.md").read_text(encoding="utf-8")
     assert "| psq | 8 | 0.3400 | 0.3350 | 7 |" in summary and "| student | 2 | 0.4700 | 0.4700 | – |" in summary
     assert "| zero | psq | 8 | -0.066" in summary and "Spearman" in summary
+    assert across.gaps() == [(["student"], ["ha", "yo", "am", "my", "km", "ti"])]
+    assert "No run yet of student on 6 languages: ha yo am my km ti\n" in summary
     table = (tmp_path / "languages.md").read_text(encoding="utf-8")
     assert "| 1 | sw | Swahili | Latn | Niger-Congo | 0.4400 | **0.4600** | 0.4900 | zero |" in table
     assert (tmp_path / "ranked.png").stat().st_size > 0 and (tmp_path / "across.csv").is_file()

@@ -121,6 +121,16 @@ class Across:
         """The languages ``system`` has a score on."""
         return [lang for lang in self.languages if (system, lang) in self.scores]
 
+    def gaps(self) -> list[tuple[list[str], list[str]]]:
+        """The languages still without a run: (systems, languages) for each set of languages
+        that the same systems lack, in the order of :attr:`systems`."""
+        lacking: dict[tuple[str, ...], list[str]] = {}
+        for system in self.systems:
+            gap = tuple(lang for lang in self.languages if (system, lang) not in self.scores)
+            if gap:
+                lacking.setdefault(gap, []).append(system)
+        return [(systems, list(gap)) for gap, systems in lacking.items()]
+
     def values(self, system: str) -> dict[str, float]:
         return {lang: self.scores[(system, lang)] for lang in self.covered(system)}
 
@@ -237,6 +247,8 @@ class Across:
             wins = self.wins(s)
             buf.write(f"| {s} | {len(v)} | {statistics.fmean(v):.4f} | {statistics.median(v):.4f} | "
                       f"{'–' if wins is None else wins} |\n")
+        for systems, gap in self.gaps():
+            buf.write(f"\nNo run yet of {', '.join(systems)} on {len(gap)} languages: {' '.join(gap)}\n")
         if self.pairs:
             buf.write(f"\nPaired over languages: {self.measure} of system minus baseline on the languages both have "
                       f"(mean, median, wins/losses); Wilcoxon signed-rank test, Holm over the {len(self.pairs)} "
