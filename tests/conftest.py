@@ -51,6 +51,25 @@ def minilm() -> Any:
     return DenseEncoder("all-MiniLM-L6-v2")
 
 
+def tiny_bert(directory: Path, encoder_config: bool = True) -> Path:
+    """A random 2-layer BERT as wide as all-MiniLM-L6-v2 (384) with its tokenizer, without
+    dropout (so distributed ranks draw no masks of their own): a quick stand-in for a teacher
+    or student where a test checks what the loop does, not what a model knows. With
+    ``encoder_config`` it carries an ``optical_ir-encoder.json`` (mean pooling, normalised)."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from optical_ir.encoders import EncoderConfig
+    from optical_ir.encoders.embedded import resolve
+
+    BertModel(BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=2, num_attention_heads=6,
+                         intermediate_size=256, hidden_dropout_prob=0.0,
+                         attention_probs_dropout_prob=0.0)).save_pretrained(directory)
+    AutoTokenizer.from_pretrained(resolve("all-MiniLM-L6-v2")).save_pretrained(directory)
+    if encoder_config:
+        EncoderConfig(pooling="mean", normalize=True).save(directory)
+    return directory
+
+
 def interrupt_after_first_checkpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the next training run stop (``KeyboardInterrupt``) right after it writes its
     first checkpoint, as a killed run would; later checkpoints are written as usual."""

