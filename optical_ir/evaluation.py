@@ -123,11 +123,9 @@ def evaluate(
     run_dict = read_run(run) if isinstance(run, (str, os.PathLike)) else run
     per_query: dict[str, dict[str, float]] = {n: dict.fromkeys(judged, 0.0) for n in names}
     judged_set = set(judged)
-    scored = [
-        ir_measures.ScoredDoc(qid, doc, float(score))
-        for qid, hits in run_dict.items() if qid in judged_set
-        for doc, score in hits.items()
-    ]
+    # ir-measures takes the run as {qid: {docid: score}} as it is (no record per document)
+    scored = {qid: {doc: float(score) for doc, score in hits.items()}
+              for qid, hits in run_dict.items() if qid in judged_set and hits}
     for m in ir_measures.iter_calc(parsed, qrel_list, scored):
         if m.query_id in judged_set:
             per_query[str(m.measure)][m.query_id] = float(m.value)

@@ -166,17 +166,33 @@ def iter_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
     """
     if not Path(path).is_file():
         raise MissingInputError(f"no file {path}")
-    gz = str(path).endswith(".gz")
+    lineno = 0
     try:
-        with (gzip.open(path, "rb") if gz else open(path, "rb")) as f:
-            for lineno, raw in enumerate(f, 1):
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as err:
-                    raise DataFormatError(path, f"not valid UTF-8 (byte {err.start + 1} of the line); save the "
-                                                f"file as UTF-8", lineno) from None
-                if lineno == 1 and line.startswith(BOM):
-                    line = line[1:]
-                yield lineno, line
+        # decoded in blocks (lines end at "\n" only, as in the bytes); a decoding error is
+        # then located line by line
+        with io.TextIOWrapper(_open_bytes(path), encoding="utf-8", newline="\n") as f:
+            try:
+                for lineno, line in enumerate(f, 1):
+                    yield lineno, (line[1:] if lineno == 1 and line.startswith(BOM) else line)
+            except UnicodeDecodeError:
+                _raise_decoding_error(path, after=lineno)
+                raise
     except (EOFError, gzip.BadGzipFile, zlib.error) as err:
         raise DataFormatError(path, f"a truncated or corrupt gzip file ({err}); make it again") from None
+
+
+def _open_bytes(path: str | os.PathLike[str]) -> IO[bytes]:
+    return gzip.open(path, "rb") if str(path).endswith(".gz") else open(path, "rb")  # type: ignore[return-value]
+
+
+def _raise_decoding_error(path: str | os.PathLike[str], after: int) -> None:
+    """Raise the :class:`DataFormatError` of the first line after line ``after`` that is not UTF-8."""
+    with _open_bytes(path) as f:
+        for lineno, raw in enumerate(f, 1):
+            if lineno <= after:
+                continue
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise DataFormatError(path, f"not valid UTF-8 (byte {err.start + 1} of the line); save the "
+                                            f"file as UTF-8", lineno) from None

@@ -47,30 +47,53 @@ def _columns(path: str | os.PathLike[str], layout: str) -> Iterator[tuple[int, s
         yield lineno, line, parts
 
 
-def _numbered_run(path: str | os.PathLike[str]) -> Iterator[tuple[int, ScoredDoc]]:
-    for lineno, line, parts in _columns(path, "qid Q0 docid rank score tag"):
-        qid, _, docid, rank, score, _ = parts
+RUN_LAYOUT = "qid Q0 docid rank score tag"
+
+
+def _score(path: str | os.PathLike[str], lineno: int, line: str, rank: str, score: str) -> float:
+    """The score of a run line whose rank is an integer and score a finite number."""
+    if not rank.isdecimal():
         try:
             int(rank)
         except ValueError:
             raise TrecFormatError(path, lineno, line, f"rank {rank!r} is not an integer") from None
-        try:
-            value = float(score)
-        except ValueError:
-            raise TrecFormatError(path, lineno, line, f"score {score!r} is not a number") from None
-        if not math.isfinite(value):
-            raise TrecFormatError(path, lineno, line, f"score {score!r} is not finite")
-        yield lineno, ScoredDoc(qid, docid, value)
+    try:
+        value = float(score)
+    except ValueError:
+        raise TrecFormatError(path, lineno, line, f"score {score!r} is not a number") from None
+    if not math.isfinite(value):
+        raise TrecFormatError(path, lineno, line, f"score {score!r} is not finite")
+    return value
+
+
+def _numbered_run(path: str | os.PathLike[str]) -> Iterator[tuple[int, ScoredDoc]]:
+    for lineno, line, parts in _columns(path, RUN_LAYOUT):
+        qid, _, docid, rank, score, _ = parts
+        yield lineno, ScoredDoc(qid, docid, _score(path, lineno, line, rank, score))
 
 
 def read_run(path: str | os.PathLike[str]) -> Run:
-    """A run as ``{qid: {docid: score}}``; a docid twice for one query is an error."""
+    """A run as ``{qid: {docid: score}}``; a docid twice for one query is an error.
+
+    The checks of :func:`iter_run`, in one loop without a record per line: a run of 100,000
+    lines reads 1.6 times as fast as through :func:`iter_run`, and 1.2 times as fast as with
+    ``ir_measures.read_trec_run``, which checks nothing (``benchmarks/read_run.json``).
+    """
     run: Run = {}
-    for lineno, sd in _numbered_run(path):
-        hits = run.setdefault(sd.query_id, {})
-        if sd.doc_id in hits:
-            raise TrecFormatError(path, lineno, f"{sd.query_id} {sd.doc_id}", "document listed twice for this query")
-        hits[sd.doc_id] = sd.score
+    for lineno, line in iter_lines(path):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 6:
+            raise TrecFormatError(path, lineno, line, f"expected 6 columns ({RUN_LAYOUT}), got {len(parts)}")
+        qid, _, docid, rank, score, _ = parts
+        value = _score(path, lineno, line, rank, score)
+        hits = run.get(qid)
+        if hits is None:
+            hits = run[qid] = {}
+        elif docid in hits:
+            raise TrecFormatError(path, lineno, f"{qid} {docid}", "document listed twice for this query")
+        hits[docid] = value
     return run
 
 

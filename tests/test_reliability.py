@@ -129,6 +129,17 @@ def test_4_decoding_and_gzip_errors_name_the_file_and_line(tmp_path: Path) -> No
     (tmp_path / "bad.tsv").write_bytes(b"1\tfine\n2\tbad \xff byte\n")
     with pytest.raises(DataFormatError, match=r"bad\.tsv, line 2: not valid UTF-8"):
         read_topics(tmp_path / "bad.tsv")
+    # far into a file (text is decoded in blocks): the lines before are read, the error names its line
+    lines = b"".join(b"q%d Q0 d 1 1.0 x\n" % i for i in range(1, 5001))
+    (tmp_path / "late.trec.gz").write_bytes(gzip.compress(lines + b"q5001 Q0 d\xe9 1 1.0 x\n" + lines))
+    from optical_ir.files import iter_lines
+
+    read: list[int] = []
+    with pytest.raises(DataFormatError, match=r"late\.trec\.gz, line 5001: not valid UTF-8"):
+        read.extend(n for n, _ in iter_lines(tmp_path / "late.trec.gz"))
+    assert read == list(range(1, len(read) + 1)) and 4000 < len(read) <= 5000
+    with pytest.raises(DataFormatError, match=r"line 5001: not valid UTF-8"):
+        read_run(tmp_path / "late.trec.gz")
     whole = gzip.compress(b"".join(b"1 Q0 d%d %d 1.0 x\n" % (i, i) for i in range(1, 2000)))
     (tmp_path / "cut.trec.gz").write_bytes(whole[: len(whole) // 2])
     with pytest.raises(DataFormatError, match=r"cut\.trec\.gz: a truncated or corrupt gzip file"):

@@ -348,13 +348,14 @@ def tokenization(languages: Sequence[str], dataset: str, tokenizer: str,
         return dict(zip(qids, tok(list(texts), add_special_tokens=False)["input_ids"], strict=True))
 
     reference = cut(english)
+    unk_id = tok.unk_token_id  # a property that looks the token up: read once
     premium, unk = {}, {}
     for lang in languages:
         ids = cut(lang)
         common = [q for q in ids if q in reference]
         n = sum(len(ids[q]) for q in common)
         premium[lang] = n / sum(len(reference[q]) for q in common)
-        unk[lang] = sum(t == tok.unk_token_id for q in common for t in ids[q]) / n
+        unk[lang] = sum(ids[q].count(unk_id) for q in common) / n
     return {"premium": premium, "unk": unk}
 
 
