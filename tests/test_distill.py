@@ -83,21 +83,23 @@ def test_evaluators_of_one_teacher_encode_its_passages_once(minilm: DenseEncoder
     vectors are encoded once per process, and never reused for other weights."""
     import torch
 
-    from optical_ir.distillation import evaluators
+    from optical_ir.distillation.evaluators import RetrievalMAP
     from optical_ir.retrieval import dense
 
     encoded: list[str] = []
-    real = dense.passage_vectors
-    monkeypatch.setattr(dense, "passage_vectors", lambda e, d, *a: encoded.append(d) or real(e, d, *a))
-    monkeypatch.setattr(evaluators, "_PASSAGES", type(evaluators._PASSAGES)())
+    real = dense.encode_passages
+    monkeypatch.setattr(dense, "encode_passages", lambda e, d, *a: encoded.append(d) or real(e, d, *a))
+    monkeypatch.setattr(dense, "_PASSAGES", type(dense._PASSAGES)())
     dataset = "optical-ir/ntrex/sw-en/dev-small"
-    ids, vectors = evaluators.teacher_passages(minilm, dataset)
+    ids, vectors = dense.passage_vectors(minilm, dataset)
     again = DenseEncoder("all-MiniLM-L6-v2")  # another object, the same weights
-    assert evaluators.teacher_passages(again, dataset)[1] is vectors and encoded == [dataset]
+    assert dense.passage_vectors(again, dataset)[1] is vectors and encoded == [dataset]
+    validate = RetrievalMAP(again, ["sw"], split="dev-small")
+    assert 0 < validate(minilm) <= 1 and encoded == [dataset]  # validation searches the same vectors
     with torch.no_grad():
         dict(again.model.named_parameters())["embeddings.LayerNorm.bias"] += 0.05  # as a student changes
-    assert evaluators.fingerprint(again) != evaluators.fingerprint(minilm)
-    other_ids, other = evaluators.teacher_passages(again, dataset)
+    assert again.fingerprint() != minilm.fingerprint()
+    other_ids, other = dense.passage_vectors(again, dataset)
     assert encoded == [dataset, dataset] and other_ids == ids and not np.array_equal(other, vectors)
 
 

@@ -109,6 +109,19 @@ class DenseEncoder:
         layer.load_state_dict(load_file(str(path), device=str(self.device)))
         return layer.eval()
 
+    def fingerprint(self) -> tuple[Any, ...]:
+        """What the encoder's vectors depend on: its model, configuration, device, and a checksum
+        of its weights (so an encoder changed in memory, e.g. a student in training, never
+        matches the fingerprint it had)."""
+        import torch
+
+        params = list(self.model.parameters())
+        if self.projection is not None:
+            params += list(self.projection.parameters())
+        with torch.no_grad():
+            checksum = tuple(round(float(p.sum(dtype=torch.float64)), 6) for p in params)
+        return self.path, self.config, str(self.device), params[0].dtype, checksum
+
     def add_projection(self, dim: int, seed: int = 13) -> None:
         """Give the encoder a new, trainable linear map of its token vectors to ``dim`` dimensions
         (seeded initialisation; :meth:`save` writes it)."""

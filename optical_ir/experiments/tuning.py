@@ -307,13 +307,6 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
         return all(p.is_file() and p.stat().st_mtime >= made for p in paths)
 
     students: dict[tuple[str, str], str] = {name: out for name, (_, out, _) in zip(names, jobs, strict=True)}
-    passages: dict[str, ExactDenseSearcher] = {}
-
-    def searcher(test: str, encoder: DenseEncoder) -> ExactDenseSearcher:
-        """The teacher's passage vectors of ``test`` (encoded once), searched with ``encoder``."""
-        if test not in passages:
-            passages[test] = ExactDenseSearcher.from_dataset(teacher, teacher, test)
-        return passages[test].with_encoder(encoder)
 
     token_indexes: dict[str, Any] = {}
 
@@ -345,7 +338,7 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
                     score(None, condition, lang, test)
                 continue
             encoder = teacher if model == teacher_name else DenseEncoder(model, device=device)
-            dense = searcher(test, encoder)
+            dense = ExactDenseSearcher.from_dataset(encoder, teacher, test)
             if late_interaction:  # one encoding of the queries: pooled vectors for dense, tokens for MaxSim
                 todo, _ = split_empty(topics)
                 qids = [q for q, _ in todo]
@@ -361,6 +354,7 @@ def final(grid: dict[str, Any], selected: dict[str, Any], output_dir: Path, lang
                 score(maxsim, f"maxsim-{suffix}", lang, test)
     if teacher_ceiling:
         test = dataset.format(lang="en")
-        score(searcher(test, teacher).batch_search(dataset_queries(test) or [], 100).run, "english", "en", test)
+        english = ExactDenseSearcher.from_dataset(teacher, teacher, test)
+        score(english.batch_search(dataset_queries(test) or [], 100).run, "english", "en", test)
     _write_csv(output_dir / "results.csv", ["condition", "lang", "measure", "value", "n_queries"], rows)
     return output_dir / "results.csv"

@@ -17,6 +17,7 @@ the same FAISS code, so their runs are identical for the same vectors.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,10 @@ from ..encoders import DenseEncoder
 from ..topics import split_empty
 from ..trec import Run
 from .base import Searcher, SearchResult, Topics
+
+#: (encoder fingerprint, dataset, batch size) -> (docids, passage vectors); the newest few
+_PASSAGES: OrderedDict[tuple[Any, ...], tuple[list[str], np.ndarray]] = OrderedDict()
+_KEEP = 8
 
 
 def query_chunk(batch_size: int) -> int:
@@ -117,7 +122,8 @@ class ExactDenseSearcher(Searcher):
     @classmethod
     def from_dataset(cls, encoder: DenseEncoder, doc_encoder: DenseEncoder, dataset: str,
                      batch_size: int = 64) -> ExactDenseSearcher:
-        """``doc_encoder``'s passage vectors of ``dataset``, encoded as an index would hold them."""
+        """``doc_encoder``'s passage vectors of ``dataset``, encoded as an index would hold them
+        (once per process for the same weights: :func:`passage_vectors`)."""
         docids, vectors = passage_vectors(doc_encoder, dataset, batch_size)
         return cls(encoder, docids, vectors, batch_size)
 
@@ -142,7 +148,24 @@ class ExactDenseSearcher(Searcher):
 
 
 def passage_vectors(encoder: DenseEncoder, dataset: str, batch_size: int = 64) -> tuple[list[str], np.ndarray]:
-    """Document ids and ``encoder``'s passage vectors of ``dataset``'s documents, in memory."""
+    """Document ids and ``encoder``'s passage vectors of ``dataset``'s documents, in memory.
+
+    Encoded once per process for the same weights (:meth:`DenseEncoder.fingerprint`), so the
+    validation between epochs and the candidates of a settings search, which all search the
+    teacher's passages, share them; the newest few datasets are kept. Treat the array as
+    read-only.
+    """
+    key = (encoder.fingerprint(), dataset, batch_size)
+    if key not in _PASSAGES:
+        _PASSAGES[key] = encode_passages(encoder, dataset, batch_size)
+        while len(_PASSAGES) > _KEEP:
+            _PASSAGES.popitem(last=False)
+    _PASSAGES.move_to_end(key)
+    return _PASSAGES[key]
+
+
+def encode_passages(encoder: DenseEncoder, dataset: str, batch_size: int = 64) -> tuple[list[str], np.ndarray]:
+    """Document ids and ``encoder``'s passage vectors of ``dataset``'s documents, encoded now."""
     from ..collections import load
     from ..indexes.faiss import encode_documents
 
