@@ -270,6 +270,22 @@ def test_model_directory_without_config_is_a_clear_error(tmp_path: Path) -> None
         DenseEncoder("someone/some-model")
 
 
+def test_encoders_of_one_directory_share_its_tokenizer_until_a_file_changes(tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    model = tmp_path / "minilm"
+    shutil.copytree(embedded_dir("all-MiniLM-L6-v2"), model)
+    a, b = DenseEncoder(model), DenseEncoder(model)
+    assert a.tokenizer is b.tokenizer  # read once
+    assert a.model is not b.model  # weights are never shared: a student trains its own
+    tokens = a.tokenizer("Rais wa Kenya")["input_ids"]
+    config = model / "tokenizer_config.json"
+    os.utime(config, ns=(config.stat().st_atime_ns, config.stat().st_mtime_ns + 10**9))
+    c = DenseEncoder(model)
+    assert c.tokenizer is not a.tokenizer and c.tokenizer("Rais wa Kenya")["input_ids"] == tokens
+
+
 def test_index_of_another_dimension_is_refused(tmp_path: Path, minilm: DenseEncoder) -> None:
     from optical_ir.indexes import IndexMismatchError
     from optical_ir.retrieval import FaissDenseSearcher

@@ -14,6 +14,7 @@ late interaction scores (:mod:`optical_ir.retrieval.late`).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -50,6 +51,29 @@ def content_tokens(attention_mask: Any, special_tokens_mask: Any, n_prefix: int)
     return content
 
 
+_WEIGHTS = (".safetensors", ".bin", ".pt", ".pth", ".msgpack", ".h5", ".onnx")
+
+
+def _stamp(path: str) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and modification time of a model directory's files other than weights (what
+    its tokenizer is read from); empty for a Hugging Face id."""
+    if not Path(path).is_dir():
+        return ()
+    return tuple(sorted((f.name, st.st_size, st.st_mtime_ns) for f in Path(path).iterdir()
+                        if f.is_file() and not f.name.endswith(_WEIGHTS) for st in (f.stat(),)))
+
+
+@functools.lru_cache(maxsize=8)
+def _tokenizer(path: str, stamp: tuple[tuple[str, int, int], ...]) -> Any:
+    """The tokenizer of ``path``, read once per process while its files are unchanged
+    (``stamp``). Reading the 17 MB ``tokenizer.json`` of multilingual-e5-small takes about a
+    second, and a reproduction builds an encoder of the same directory in many of its steps;
+    the encoders only call the tokenizer, so they can share it."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(path)
+
+
 class DenseEncoder:
     """Encode queries and passages into vectors, batched, on ``cpu`` or ``cuda``.
 
@@ -68,7 +92,7 @@ class DenseEncoder:
     def __init__(self, model: str | os.PathLike[str], config: EncoderConfig | None = None,
                  device: str = "cpu") -> None:
         import torch
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel
 
         self.name = str(model)
         self.path = resolve(model)
@@ -84,7 +108,7 @@ class DenseEncoder:
             raise EncoderConfigError(f"{self.path} is not a model directory (no config.json)")
         check_device(device)
         self.device = torch.device(device)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
+        self.tokenizer = _tokenizer(self.path, _stamp(self.path))
         self.model = AutoModel.from_pretrained(self.path).to(self.device).eval()
         hidden = int(self.model.config.hidden_size)
         self.projection: Any = None
